@@ -1,0 +1,23 @@
+"""mfbd: mean-field particle dynamics of neural networks with neuron birth-death.
+
+Gradient-descent transport, the birth-death dynamics of Rotskoff, Jelassi,
+Bruna and Vanden-Eijnden (ICML 2019) as a stochastic particle scheme, and a
+weighted-particle (reweighting) scheme, as pure JAX step functions.
+"""
+
+from mfbd import problems
+from mfbd.schemes import Info, Scheme, State, birth_death, gradient_flow, reweighting
+from mfbd.simulate import simulate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Info",
+    "Scheme",
+    "State",
+    "birth_death",
+    "gradient_flow",
+    "problems",
+    "reweighting",
+    "simulate",
+]

@@ -1,0 +1,246 @@
+"""The mean-field oracle: V(θ, μ), ∇_θ V and E(μ) from one pass.
+
+A :class:`Problem` bundles a model (unit φ, target f, data measure ν) with the
+functions the schemes need. Two evaluation modes build it (paper-notes §1):
+
+* **kernel mode** (:func:`from_kernel`): closed-form F, K and C_f,
+
+  .. math::
+
+     V(θ_i) = -F(θ_i) + Σ_j w_j K(θ_i, θ_j), \\qquad
+     E = C_f - Σ_i w_i F(θ_i) + ½ Σ_{ij} w_i w_j K(θ_i, θ_j)
+       = C_f + ½ Σ_i w_i (V_i - F_i).
+
+  Rows i are processed in blocks, so memory is O(n · block_size), not O(n²).
+
+* **data mode** (:func:`from_data`): samples x_1..x_m of ν,
+
+  .. math::
+
+     r_k = Σ_j w_j φ(x_k, θ_j) - f(x_k), \\qquad
+     V_i = \\frac1m Σ_k φ(x_k, θ_i) r_k, \\qquad E = \\frac1{2m} Σ_k r_k^2 .
+
+  The data are processed in blocks of ``block_size`` samples (a scan), so
+  memory is O(n · block_size), not O(n · m).
+
+Per-unit math is written for one unit θ (a pytree of scalars or vectors) and
+lifted with ``vmap``; a population of n units is the same pytree with a leading
+axis n on every leaf.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["Evaluation", "Problem", "from_kernel", "from_data"]
+
+Particles = Any  # a pytree whose leaves have leading axis n
+
+
+class Evaluation(NamedTuple):
+    """One pass of the oracle at a weighted population μ = Σ_j w_j δ_{θ_j}.
+
+    Attributes:
+      potential: ``[n]`` V(θ_i, μ).
+      grad_potential: ∇_θ V(θ_i, μ), same pytree as the particles.
+      energy: scalar E(μ) (a batch estimate in data mode with a fresh batch).
+    """
+
+    potential: jax.Array
+    grad_potential: Particles
+    energy: jax.Array
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Problem:
+    """An energy E(μ) and its first variation V, ready for the particle schemes.
+
+    Attributes:
+      evaluate: ``(particles, weights, key) -> Evaluation``; the key feeds the
+        data batch in data mode and is ignored in kernel mode.
+      init_particles: ``(key, n) -> particles``, a sample of the default μ₀.
+      sample_prior: ``(key, n) -> particles``, a sample of the birth measure μ_b
+        (``None`` if the problem has none).
+      mode: ``"kernel"`` or ``"data"``.
+      name: short name used in messages and run directories.
+      predict: optional ``(particles, weights, x) -> f_μ(x)`` for ``x`` of shape
+        ``[m, ...]``, used by figures.
+      target: optional ``x -> f(x)`` (batched like ``predict``).
+      extras: problem-specific constants (e.g. teacher directions) for figures.
+    """
+
+    evaluate: Callable[..., Evaluation]
+    init_particles: Callable[[jax.Array, int], Particles]
+    sample_prior: Callable[[jax.Array, int], Particles] | None = None
+    mode: str = "kernel"
+    name: str = "problem"
+    predict: Callable[..., jax.Array] | None = None
+    target: Callable[[jax.Array], jax.Array] | None = None
+    extras: dict = dataclasses.field(default_factory=dict)
+
+    def potential(self, particles, weights, key=None):
+        """``(V, ∇V)`` at every particle, from a single value-and-gradient pass."""
+        ev = self.evaluate(particles, weights, _default_key(key))
+        return ev.potential, ev.grad_potential
+
+    def energy(self, particles, weights, key=None):
+        """E(μ); in data mode with a sampler, a batch estimate (fixed key if None)."""
+        return self.evaluate(particles, weights, _default_key(key)).energy
+
+
+def _default_key(key):
+    return jax.random.key(0) if key is None else key
+
+
+def num_particles(particles: Particles) -> int:
+    """The size n of the leading axis shared by every leaf."""
+    return jax.tree_util.tree_leaves(particles)[0].shape[0]
+
+
+def from_kernel(
+    F: Callable[[Any], jax.Array],
+    K: Callable[[Any, Any], jax.Array],
+    C_f: float,
+    init_particles: Callable[[jax.Array, int], Particles],
+    sample_prior: Callable[[jax.Array, int], Particles] | None = None,
+    *,
+    block_size: int = 1024,
+    name: str = "kernel_problem",
+    **fields,
+) -> Problem:
+    """A kernel-mode problem from closed forms for one unit.
+
+    Args:
+      F: ``θ -> F(θ) = ∫ f φ(·, θ) dν`` for one unit.
+      K: ``(θ, θ') -> K(θ, θ') = ∫ φ(·, θ) φ(·, θ') dν``; its gradient in θ must
+        stay finite when θ = θ' (duplicated units coincide exactly).
+      C_f: ``½ ∫ f² dν``.
+      init_particles, sample_prior: samplers of μ₀ and μ_b, ``(key, n)``.
+      block_size: rows of the interaction evaluated at once.
+      name, fields: passed on to :class:`Problem` (``predict``, ``target``, ...).
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> p = from_kernel(lambda t: t, lambda s, t: s * t, 0.5,
+      ...                 lambda k, n: jax.random.normal(k, (n,)))
+      >>> V, dV = p.potential(jnp.array([1.0, 2.0]), jnp.array([0.5, 0.5]))
+    """
+
+    def unit_potential(theta, others, weights):
+        # V(θ) = -F(θ) + Σ_j w_j K(θ, θ_j); F(θ) rides along for the energy.
+        f = F(theta)
+        k = jax.vmap(K, in_axes=(None, 0))(theta, others)
+        return -f + jnp.dot(weights, k.astype(f.dtype)), f
+
+    value_and_grad = jax.value_and_grad(unit_potential, has_aux=True)
+
+    def evaluate(particles, weights, key=None):
+        del key
+        others = jax.lax.stop_gradient(particles)
+
+        def row(theta):
+            (v, f), g = value_and_grad(theta, others, weights)
+            return v, f, g
+
+        n = num_particles(particles)
+        if n <= block_size:
+            v, f, g = jax.vmap(row)(particles)
+        else:
+            v, f, g = jax.lax.map(row, particles, batch_size=block_size)
+        energy = jnp.asarray(C_f, v.dtype) + 0.5 * jnp.dot(weights, v - f)
+        return Evaluation(v, g, energy)
+
+    return Problem(
+        evaluate=evaluate,
+        init_particles=init_particles,
+        sample_prior=sample_prior,
+        mode="kernel",
+        name=name,
+        **fields,
+    )
+
+
+def from_data(
+    unit: Callable[[jax.Array, Any], jax.Array],
+    target: Callable[[jax.Array], jax.Array],
+    init_particles: Callable[[jax.Array, int], Particles],
+    sample_prior: Callable[[jax.Array, int], Particles] | None = None,
+    *,
+    sampler: Callable[[jax.Array, int], jax.Array] | None = None,
+    batch_size: int | None = None,
+    data: jax.Array | None = None,
+    block_size: int = 1024,
+    name: str = "data_problem",
+    **fields,
+) -> Problem:
+    """A data-mode problem from a unit function and samples of ν.
+
+    Give either ``sampler`` and ``batch_size`` (a fresh batch from the step key
+    every evaluation: SGD) or a fixed ``data`` array ``[m, ...]`` (full batch).
+
+    Args:
+      unit: ``(x, θ) -> φ(x, θ)`` for one sample and one unit.
+      target: ``x -> f(x)`` for one sample.
+      init_particles, sample_prior: samplers of μ₀ and μ_b, ``(key, n)``.
+      sampler: ``(key, m) -> [m, ...]`` samples of ν.
+      batch_size: m, the fresh batch size when ``sampler`` is given.
+      data: a fixed data set ``[m, ...]``.
+      block_size: samples processed at once (memory O(n · block_size)).
+    """
+    if (sampler is None) == (data is None):
+        raise ValueError("from_data needs exactly one of `sampler` (with batch_size) or `data`")
+    if sampler is not None and (batch_size is None or batch_size <= 0):
+        raise ValueError("from_data with a sampler needs a positive `batch_size`")
+
+    features = jax.vmap(jax.vmap(unit, in_axes=(None, 0)), in_axes=(0, None))  # [b, n]
+    batched_target = jax.vmap(target)
+
+    def evaluate(particles, weights, key=None):
+        xs = data if data is not None else sampler(_default_key(key), batch_size)
+        xs = xs.astype(weights.dtype)
+        m = xs.shape[0]
+        b = min(block_size, m)
+        if m % b:
+            raise ValueError(f"data size {m} is not a multiple of block_size {b}")
+        blocks = xs.reshape((m // b, b) + xs.shape[1:])
+        n = weights.shape[0]
+
+        def accumulate(carry, x):
+            v_sum, g_sum, sq_sum = carry
+            phi, pullback = jax.vjp(lambda th: features(x, th), particles)
+            r = phi @ weights - batched_target(x).astype(phi.dtype)  # residual f_μ - f
+            (g,) = pullback(jnp.broadcast_to(r[:, None], (b, n)))
+            v_sum = v_sum + r @ phi
+            g_sum = jax.tree_util.tree_map(jnp.add, g_sum, g)
+            return (v_sum, g_sum, sq_sum + jnp.sum(r * r)), None
+
+        zeros = (
+            jnp.zeros(n, weights.dtype),
+            jax.tree_util.tree_map(jnp.zeros_like, particles),
+            jnp.zeros((), weights.dtype),
+        )
+        if blocks.shape[0] == 1:
+            (v, g, sq), _ = accumulate(zeros, blocks[0])
+        else:
+            (v, g, sq), _ = jax.lax.scan(accumulate, zeros, blocks)
+        g = jax.tree_util.tree_map(lambda a: a / m, g)
+        return Evaluation(v / m, g, 0.5 * sq / m)
+
+    def predict(particles, weights, x):
+        return features(x, particles) @ weights
+
+    return Problem(
+        evaluate=evaluate,
+        init_particles=init_particles,
+        sample_prior=sample_prior,
+        mode="data",
+        name=name,
+        predict=fields.pop("predict", predict),
+        target=fields.pop("target", batched_target),
+        **fields,
+    )

@@ -1,0 +1,203 @@
+"""Experiment 2 of the paper: a ReLU student learning a ReLU teacher.
+
+A unit is θ = (c, z) with z ∈ R^d and φ(x, θ) = s·c·relu(z·x), where the scale
+s is 1 in the mean-field scaling (f_μ = (1/n) Σ c_i relu(z_i·x)) and s = n in the
+"standard" scaling of the notebooks (f = Σ c_i relu(z_i·x), no 1/n).
+
+The teacher is f*(x) = Σ_j σ_j relu(u_j·x) with unit vectors u_j and signs σ_j
+(paper-notes §5: z_j ~ N(0, I), output weights a_j, each row rescaled to
+|a_j|·‖z_j‖ = 1).
+
+Kernel mode uses the arc-cosine kernel. For x uniform on the sphere S^{d-1}
+
+.. math::
+
+   κ(u, v) = E[relu(u·x) relu(v·x)]
+           = \\frac{‖u‖‖v‖}{2πd} (\\sin ϕ + (π - ϕ)\\cos ϕ), \\qquad ϕ = ∠(u, v),
+
+(drop the 1/d for x ~ N(0, I)). Its gradient, written in closed form,
+
+.. math:: ∇_u κ = \\frac{1}{2πd} \\Big((π - ϕ) v + \\frac{‖v‖ \\sin ϕ}{‖u‖} u\\Big),
+
+is finite at ϕ = 0, where autodiff through arccos gives NaN; duplicated units
+coincide exactly, so this matters.
+
+**Standard scaling and mean-field time.** With s = n and uniform weights 1/n the
+network is f = Σ_i c_i relu(z_i·x) and E = ½·mean(r²) = ℓ/2 for the notebooks'
+loss ℓ = mean(r²). Then ∇_θ V_i = (n/2)·∇_{θ_i} ℓ, so SGD with learning rate
+``lr`` is the Euler step of the transport with ``dt = 2·lr/n``; and the
+notebooks' per-step birth-death probability ``α_nb·|c_i ∂ℓ/∂c_i| = α_nb·(2/n)|V_i|``
+equals ``α·dt·|V_i|`` with ``α = α_nb/lr``. :func:`notebook_time` does this conversion.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mfbd.problems.base import Problem, from_data, from_kernel
+
+__all__ = ["student_teacher", "arccos_kernel", "notebook_time", "INPUTS", "MODES", "SCALINGS"]
+
+INPUTS = ("sphere", "gaussian")
+MODES = ("kernel", "data")
+SCALINGS = ("mean_field", "standard")
+
+
+@jax.custom_jvp
+def _arccos_kernel_unscaled(u, v):
+    """2π·E_{x~N(0,I)}[relu(u·x) relu(v·x)] = ‖u‖‖v‖ sin ϕ + (π - ϕ) u·v."""
+    nu, nv, s, phi = _angles(u, v)
+    return nu * nv * jnp.sin(phi) + (jnp.pi - phi) * s
+
+
+def _angles(u, v):
+    nu = jnp.linalg.norm(u)
+    nv = jnp.linalg.norm(v)
+    s = jnp.dot(u, v)
+    tiny = jnp.finfo(u.dtype).tiny
+    cos = jnp.clip(s / jnp.maximum(nu * nv, tiny), -1.0, 1.0)
+    return nu, nv, s, jnp.arccos(cos)
+
+
+@_arccos_kernel_unscaled.defjvp
+def _arccos_kernel_jvp(primals, tangents):
+    u, v = primals
+    du, dv = tangents
+    nu, nv, s, phi = _angles(u, v)
+    sin = jnp.sin(phi)
+    tiny = jnp.finfo(u.dtype).tiny
+    value = nu * nv * sin + (jnp.pi - phi) * s
+    grad_u = (jnp.pi - phi) * v + (nv * sin / jnp.maximum(nu, tiny)) * u
+    grad_v = (jnp.pi - phi) * u + (nu * sin / jnp.maximum(nv, tiny)) * v
+    return value, jnp.dot(grad_u, du) + jnp.dot(grad_v, dv)
+
+
+def arccos_kernel(u, v, inputs: str = "sphere"):
+    """κ(u, v) = E[relu(u·x) relu(v·x)] for x uniform on S^{d-1} or x ~ N(0, I)."""
+    scale = 2 * jnp.pi * (u.shape[-1] if inputs == "sphere" else 1)
+    return _arccos_kernel_unscaled(u, v) / scale
+
+
+def notebook_time(lr: float, alpha: float, width: int) -> tuple[float, float]:
+    """Convert the notebooks' SGD learning rate and birth-death α to mfbd's (dt, α).
+
+    For the standard scaling (see the module docstring): dt = 2·lr/n, α = α_nb/lr.
+    """
+    return 2.0 * lr / width, alpha / lr
+
+
+def _sample_inputs(inputs):
+    def sample(key, m, dim):
+        x = jax.random.normal(key, (m, dim))
+        if inputs == "sphere":
+            x = x / jnp.linalg.norm(x, axis=-1, keepdims=True)
+        return x
+
+    return sample
+
+
+def student_teacher(
+    key: jax.Array,
+    dim: int = 50,
+    teacher_width: int = 10,
+    inputs: str = "sphere",
+    mode: str = "kernel",
+    batch_size: int = 100,
+    scaling: str = "mean_field",
+    *,
+    width: int | None = None,
+    data: jax.Array | None = None,
+    prior_std: float | None = None,
+    block_size: int = 1024,
+) -> Problem:
+    """The paper's experiment 2: a student network fitting a ReLU teacher.
+
+    Args:
+      key: draws the teacher.
+      dim: input dimension d.
+      teacher_width: number of teacher units.
+      inputs: ``"sphere"`` (Gaussian samples normalised to S^{d-1}) or ``"gaussian"``.
+      mode: ``"kernel"`` (population loss by the arc-cosine kernel) or ``"data"``.
+      batch_size: fresh samples per evaluation in data mode.
+      scaling: ``"mean_field"`` (f = (1/n) Σ c_i relu(z_i·x)) or ``"standard"``
+        (f = Σ c_i relu(z_i·x), the notebooks' network; needs ``width``).
+      width: the student width n (required for ``"standard"``; there the unit is
+        scaled by n so that uniform weights give the notebooks' network).
+      data: optional fixed data set ``[m, dim]`` (data mode, full batch).
+      prior_std: standard deviation of z under μ_b (c = 0); default 1/n for the
+        standard scaling (the 2020 notebook), 1/√d for the mean-field one.
+      block_size: rows (kernel) or samples (data) evaluated at once.
+
+    Particles are ``{"c": [n], "z": [n, dim]}``. ``init_particles`` draws
+    c ~ N(0, 1), z ~ N(0, I/d) (mean field) or, as the notebook,
+    c ~ U(-1/√n, 1/√n), z ~ N(0, I/n) (standard).
+    """
+    for name, value, allowed in (("inputs", inputs, INPUTS), ("mode", mode, MODES), ("scaling", scaling, SCALINGS)):
+        if value not in allowed:
+            raise ValueError(f"unknown {name} {value!r}; choose one of {list(allowed)}")
+    if scaling == "standard" and (width is None or width <= 0):
+        raise ValueError("scaling='standard' needs the student width: pass width=n")
+
+    ku, ka = jax.random.split(key)
+    u = jax.random.normal(ku, (teacher_width, dim))
+    u = u / jnp.linalg.norm(u, axis=-1, keepdims=True)
+    sign = jnp.sign(jax.random.normal(ka, (teacher_width,)))
+    scale = float(width) if scaling == "standard" else 1.0
+    if prior_std is None:
+        prior_std = 1.0 / width if scaling == "standard" else 1.0 / np.sqrt(dim)
+    sample_x = _sample_inputs(inputs)
+
+    def init_particles(k, n):
+        kc, kz = jax.random.split(k)
+        if scaling == "standard":  # PyTorch's default output layer, as in the notebook
+            c = jax.random.uniform(kc, (n,), minval=-1.0, maxval=1.0) / np.sqrt(n)
+            return {"c": c, "z": jax.random.normal(kz, (n, dim)) / np.sqrt(n)}
+        return {"c": jax.random.normal(kc, (n,)), "z": jax.random.normal(kz, (n, dim)) / np.sqrt(dim)}
+
+    def sample_prior(k, n):
+        return {"c": jnp.zeros((n,)), "z": prior_std * jax.random.normal(k, (n, dim))}
+
+    def target(x):
+        return jnp.dot(jax.nn.relu(x @ u.T.astype(x.dtype)), sign.astype(x.dtype))
+
+    def predict(particles, weights, x):
+        return scale * jax.nn.relu(x @ particles["z"].T) @ (weights * particles["c"])
+
+    extras = {"teacher_directions": u, "teacher_signs": sign, "scale": scale, "dim": dim}
+    common = dict(
+        init_particles=init_particles,
+        sample_prior=sample_prior,
+        block_size=block_size,
+        name=f"student_teacher[{mode},{scaling}]",
+        predict=predict,
+        target=jax.vmap(target) if mode == "kernel" else None,
+        extras=extras,
+    )
+
+    if mode == "kernel":
+        teacher_gram = jax.vmap(jax.vmap(arccos_kernel, (None, 0, None)), (0, None, None))(u, u, inputs)
+        C_f = 0.5 * float(sign @ teacher_gram @ sign)
+
+        def F(theta):
+            k = jax.vmap(arccos_kernel, (None, 0, None))(theta["z"], u.astype(theta["z"].dtype), inputs)
+            return scale * theta["c"] * jnp.dot(k, sign.astype(k.dtype))
+
+        def K(theta, other):
+            return scale**2 * theta["c"] * other["c"] * arccos_kernel(theta["z"], other["z"], inputs)
+
+        return from_kernel(F, K, C_f, **common)
+
+    def unit(x, theta):
+        return scale * theta["c"] * jax.nn.relu(jnp.dot(theta["z"], x))
+
+    common.pop("target")
+    return from_data(
+        unit,
+        target,
+        sampler=None if data is not None else (lambda k, m: sample_x(k, m, dim)),
+        batch_size=batch_size,
+        data=data,
+        **common,
+    )

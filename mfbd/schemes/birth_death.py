@@ -1,0 +1,209 @@
+"""Scheme A: stochastic birth-death of equally weighted units (fixed n).
+
+It realises the reaction term of
+
+.. math:: ∂_t μ = ∇·(μ ∇V) - α (V - \\bar V) μ .
+
+With β_i = V_i - V̄ (``rates="centred"``) or β_i = V_i (``"uncentred"``, the
+notebooks), each unit has the event probability
+p_i = 1 - exp(-α Δt |β_i|) (``"exp"``) or min(1, α Δt |β_i|) (``"linear"``).
+If β_i > 0 the event kills unit i, if β_i < 0 it duplicates it. The population
+is brought back to n by ``control``:
+
+* ``"rebalance"`` (Gaussian notebook): drop the killed, append the duplicates,
+  then delete uniformly without replacement, or duplicate uniformly chosen units;
+* ``"pairing"`` (student-teacher notebook, Lu–Lu–Nolen): a killed unit is
+  overwritten by a copy of a uniformly chosen other unit; a duplicated unit
+  overwrites a uniformly chosen other unit. Events are simultaneous: sources are
+  read before any write, and when several duplications pick the same target the
+  one with the highest index wins (an O(Δt²) loss of events).
+
+With ``prior`` the births come from the problem's μ_b instead:
+
+* ``"fill_deficit"`` (Gaussian notebook): a deficit after ``rebalance`` is
+  filled with draws of μ_b; a surplus is deleted uniformly;
+* ``"replace_killed"`` (student-teacher notebook): only kills happen, and every
+  killed unit is replaced in place by a draw of μ_b.
+
+Newborns from μ_b have no carried V and ∇V, so prior arms spend a second oracle
+pass per step. Under jit every shape is static: events are masks, moves are
+index gathers.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from mfbd.problems.base import Problem
+from mfbd.schemes.base import Scheme, State, build_scheme, check_common, select, take
+
+__all__ = ["birth_death", "RATES", "PROBABILITIES", "CONTROLS", "PRIORS"]
+
+RATES = ("centred", "uncentred")
+PROBABILITIES = ("exp", "linear")
+CONTROLS = ("rebalance", "pairing")
+PRIORS = (None, "fill_deficit", "replace_killed")
+
+
+def _check_choice(name, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {list(allowed)}")
+
+
+def _warn_clipped():
+    warnings.warn(
+        "birth-death: alpha*dt*|beta| exceeded 1 and was clipped to probability 1; "
+        "reduce dt or alpha, or use probability='exp'",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+
+def event_probability(rate: jax.Array, probability: str) -> jax.Array:
+    """p = 1 - exp(-rate) (``"exp"``) or clip(rate, 0, 1) (``"linear"``), rate = αΔt|β|."""
+    if probability == "exp":
+        return -jnp.expm1(-rate)
+    # The host callback runs only on steps that clip (a cond, not every step).
+    jax.lax.cond(jnp.any(rate > 1), lambda: jax.debug.callback(_warn_clipped), lambda: None)
+    return jnp.clip(rate, 0.0, 1.0)
+
+
+def rebalance_sources(key, kill, duplicate):
+    """Indices of the n units after removing ``kill``, appending ``duplicate`` and
+    restoring n by uniform deletion or uniform duplication.
+
+    Returns ``(source [n], filled [n] bool, size m)``: ``filled`` marks the slots
+    beyond the m units that survived the reaction (the deficit).
+    """
+    n = kill.shape[0]
+    k_order, k_fill = jax.random.split(key)
+    unit = jnp.concatenate([jnp.arange(n), jnp.arange(n)])
+    valid = jnp.concatenate([~kill, duplicate])
+    m = jnp.sum(valid)
+    # Valid slots first, in uniformly random order: a prefix of length n is a
+    # uniform subset without replacement when m ≥ n.
+    order = jnp.argsort(jnp.where(valid, jax.random.uniform(k_order, (2 * n,)), 2.0))
+    j = jnp.arange(n)
+    fill = jax.random.randint(k_fill, (n,), 0, jnp.maximum(m, 1))
+    slot = jnp.where(j < m, order[j], order[fill])
+    source = jnp.where(m > 0, unit[slot], j)  # extinction: keep the population
+    return source, (j >= m) & (m > 0), m
+
+
+def pairing_sources(key, kill, duplicate):
+    """Indices after simultaneous pairing moves (see the module docstring)."""
+    n = kill.shape[0]
+    j = jnp.arange(n)
+    partner = (j + jax.random.randint(key, (n,), 1, n)) % n  # uniform among the others
+    source = jnp.where(kill, partner, j)
+    writer = jnp.zeros(n, jnp.int32).at[partner].max(jnp.where(duplicate, j + 1, 0).astype(jnp.int32))
+    return jnp.where(writer > 0, writer - 1, source)
+
+
+def birth_death(
+    problem: Problem,
+    dt: float,
+    alpha: float,
+    *,
+    rates: str = "centred",
+    probability: str = "exp",
+    control: str = "rebalance",
+    prior: str | None = None,
+    quench_after: int | None = None,
+    noise: float = 0.0,
+    optimizer: optax.GradientTransformation | None = None,
+    transport: bool = True,
+) -> Scheme:
+    """Transport plus stochastic birth-death (scheme A).
+
+    Args:
+      problem: the energy.
+      dt: time step Δt.
+      alpha: birth-death rate α ≥ 0 (mean-field time; a per-step probability p
+        corresponds to α = p/Δt). α = 0 is gradient flow exactly.
+      rates: ``"centred"`` (β = V - V̄, default) or ``"uncentred"`` (β = V).
+      probability: ``"exp"`` (1 - e^{-αΔt|β|}, default) or ``"linear"`` (clipped).
+      control: ``"rebalance"`` or ``"pairing"`` (how n is kept fixed).
+      prior: None (births are copies), ``"fill_deficit"`` or ``"replace_killed"``
+        (births drawn from ``problem.sample_prior``).
+      quench_after: birth-death is off from this step index on.
+      noise, optimizer: as for :func:`mfbd.gradient_flow`.
+      transport: False gives pure birth-death (positions frozen).
+
+    Example:
+      >>> import jax, mfbd
+      >>> problem = mfbd.problems.gaussian_mixture_1d()
+      >>> scheme = mfbd.birth_death(problem, dt=0.01, alpha=5.0)
+      >>> state = scheme.init(problem.init_particles(jax.random.key(0), 200))
+      >>> state, info = jax.jit(scheme.step)(jax.random.key(1), state)
+    """
+    check_common(dt, noise, alpha)
+    _check_choice("rates", rates, RATES)
+    _check_choice("probability", probability, PROBABILITIES)
+    _check_choice("control", control, CONTROLS)
+    _check_choice("prior", prior, PRIORS)
+    if prior is not None and problem.sample_prior is None:
+        raise ValueError(f"prior={prior!r} needs a problem with sample_prior; {problem.name} has none")
+    if prior == "fill_deficit" and control != "rebalance":
+        raise ValueError("prior='fill_deficit' works with control='rebalance' only")
+    if quench_after is not None and quench_after < 0:
+        raise ValueError(f"quench_after must be ≥ 0, got {quench_after}")
+
+    def fresh_units(key, state: State):
+        """n draws of μ_b with a fresh optimizer state, in the particles' dtype."""
+        n = state.potential.shape[0]
+        particles = problem.sample_prior(key, n)
+        particles = jax.tree_util.tree_map(lambda a, b: a.astype(b.dtype), particles, state.particles)
+        opt_state = optimizer.init(particles) if optimizer is not None else ()
+        return particles, opt_state
+
+    def refresh(state: State, weights, key):
+        """A second oracle pass, for newborns drawn from μ_b."""
+        ev = problem.evaluate(state.particles, weights, key)
+        return state._replace(potential=ev.potential, grad_potential=ev.grad_potential, energy=ev.energy)
+
+    def reaction(key, state: State, weights):
+        n = state.potential.shape[0]
+        v = state.potential
+        beta = v - jnp.dot(weights, v) if rates == "centred" else v
+        p = event_probability(alpha * dt * jnp.abs(beta), probability)
+        if quench_after is not None:
+            p = jnp.where(state.step >= quench_after, 0.0, p)
+        k_event, k_move, k_prior, k_data = jax.random.split(key, 4)
+        event = jax.random.uniform(k_event, (n,), p.dtype) < p
+        kill = event & (beta > 0)
+        duplicate = event & (beta < 0)
+        carried = (state.particles, state.potential, state.grad_potential, state.opt_state)
+
+        if prior == "replace_killed":
+            fresh, fresh_opt = fresh_units(k_prior, state)
+            particles = select(kill, fresh, state.particles, n)
+            opt_state = select(kill, fresh_opt, state.opt_state, n)
+            new = refresh(state._replace(particles=particles, opt_state=opt_state), weights, k_data)
+            return new, jnp.sum(kill), jnp.sum(kill)
+
+        if control == "pairing":
+            source = pairing_sources(k_move, kill, duplicate)
+            particles, potential, grad, opt_state = take(carried, source, n)
+            new = state._replace(particles=particles, potential=potential, grad_potential=grad, opt_state=opt_state)
+            return new, jnp.sum(kill), jnp.sum(duplicate)
+
+        source, deficit, m = rebalance_sources(k_move, kill, duplicate)
+        particles, potential, grad, opt_state = take(carried, source, n)
+        new = state._replace(particles=particles, potential=potential, grad_potential=grad, opt_state=opt_state)
+        born = jnp.sum(duplicate)
+        if prior == "fill_deficit":
+            fresh, fresh_opt = fresh_units(k_prior, state)
+            new = new._replace(
+                particles=select(deficit, fresh, new.particles, n),
+                opt_state=select(deficit, fresh_opt, new.opt_state, n),
+            )
+            new = refresh(new, weights, k_data)
+            born = born + jnp.sum(deficit)
+        return new, jnp.sum(kill), born
+
+    return build_scheme(problem, dt, reaction, noise=noise, optimizer=optimizer, transport=transport)
