@@ -12,7 +12,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from mfbd.schemes.base import Scheme, State
+from mfbd.schemes.base import Info, Scheme, State
 
 __all__ = ["simulate", "run_chunk"]
 
@@ -31,7 +31,7 @@ def run_chunk(scheme: Scheme, num_records: int, record_every: int, observe: Call
         def one_step(carry, _):
             state, _, killed, born = carry
             state, info = scheme.step(jax.random.fold_in(key, state.step), state)
-            return (state, info, killed + info.killed, born + info.born), None
+            return (state, info, killed + info.killed.astype(jnp.int32), born + info.born.astype(jnp.int32)), None
 
         def one_record(state, _):
             zero = jnp.zeros((), jnp.int32)
@@ -51,8 +51,9 @@ def run_chunk(scheme: Scheme, num_records: int, record_every: int, observe: Call
                 row.update(observe(state))
             return state, row
 
-        shape = jax.eval_shape(scheme.step, key, state)[1]
-        blank = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shape)
+        real = jnp.zeros((), state.energy.dtype)
+        count = jnp.zeros((), jnp.int32)
+        blank = Info(time=real, energy=real, mean_potential=real, killed=count, born=count, ess=real)
         return jax.lax.scan(one_record, state, None, length=num_records)
 
     return run

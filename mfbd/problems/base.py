@@ -139,6 +139,7 @@ def from_kernel(
 
     value_and_grad = jax.value_and_grad(unit_potential, has_aux=True)
 
+    @jax.jit
     def evaluate(particles, weights, key=None):
         del key
         others = jax.lax.stop_gradient(particles)
@@ -197,9 +198,12 @@ def from_data(
     if sampler is not None and (batch_size is None or batch_size <= 0):
         raise ValueError("from_data with a sampler needs a positive `batch_size`")
 
-    features = jax.vmap(jax.vmap(unit, in_axes=(None, 0)), in_axes=(0, None))  # [b, n]
+    # Particles-major [n, b]: the matmul inside lands in the layout the row sums
+    # and the pullback read, with no transposed copies of the block.
+    features = jax.vmap(jax.vmap(unit, in_axes=(0, None)), in_axes=(None, 0))  # [n, b]
     batched_target = jax.vmap(target)
 
+    @jax.jit
     def evaluate(particles, weights, key=None):
         xs = data if data is not None else sampler(_default_key(key), batch_size)
         xs = xs.astype(weights.dtype)
@@ -213,9 +217,9 @@ def from_data(
         def accumulate(carry, x):
             v_sum, g_sum, sq_sum = carry
             phi, pullback = jax.vjp(lambda th: features(x, th), particles)
-            r = phi @ weights - batched_target(x).astype(phi.dtype)  # residual f_μ - f
-            (g,) = pullback(jnp.broadcast_to(r[:, None], (b, n)))
-            v_sum = v_sum + r @ phi
+            r = weights @ phi - batched_target(x).astype(phi.dtype)  # residual f_μ - f
+            (g,) = pullback(jnp.broadcast_to(r[None, :], (n, b)))
+            v_sum = v_sum + phi @ r
             g_sum = jax.tree_util.tree_map(jnp.add, g_sum, g)
             return (v_sum, g_sum, sq_sum + jnp.sum(r * r)), None
 
@@ -232,7 +236,7 @@ def from_data(
         return Evaluation(v / m, g, 0.5 * sq / m)
 
     def predict(particles, weights, x):
-        return features(x, particles) @ weights
+        return weights @ features(x, particles)
 
     return Problem(
         evaluate=evaluate,

@@ -86,13 +86,15 @@ def gaussian_mixture_1d(start: str = "good", *, block_size: int = 1024) -> Probl
 
     def F(theta):
         y, c = theta["y"], theta["c"]
-        return c / 3.0 * jnp.dot(a.astype(y.dtype), gaussian_density(y - yk, vk + UNIT_VARIANCE))
+        a_, yk_, vk_ = (t.astype(y.dtype) for t in (a, yk, vk))
+        return c / 3.0 * jnp.dot(a_, gaussian_density(y - yk_, vk_ + UNIT_VARIANCE))
 
     def K(theta, other):
         return theta["c"] * other["c"] * gaussian_density(theta["y"] - other["y"], 2 * UNIT_VARIANCE)
 
     def target(x):
-        return jnp.dot(gaussian_density(x[..., None] - yk, vk), a) / 3.0
+        a_, yk_, vk_ = (t.astype(x.dtype) for t in (a, yk, vk))
+        return jnp.dot(gaussian_density(x[..., None] - yk_, vk_), a_) / 3.0
 
     def predict(particles, weights, x):
         g = gaussian_density(x[:, None] - particles["y"][None, :], UNIT_VARIANCE)

@@ -31,6 +31,7 @@ def non_interacting(
     """A problem with V = U (one unit θ -> scalar) and E(μ) = Σ_i w_i U(θ_i)."""
     value_and_grad = jax.vmap(jax.value_and_grad(U))
 
+    @jax.jit
     def evaluate(particles, weights, key=None):
         del key
         v, g = value_and_grad(particles)

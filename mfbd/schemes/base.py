@@ -173,7 +173,7 @@ def build_scheme(
         if noise > 0:
             leaves, treedef = jax.tree_util.tree_flatten(particles)
             keys = jax.random.split(key, len(leaves))
-            scale = np.sqrt(2.0 * noise * dt)
+            scale = float(np.sqrt(2.0 * noise * dt))
             leaves = [p + scale * jax.random.normal(k, p.shape, p.dtype) for p, k in zip(leaves, keys, strict=True)]
             particles = jax.tree_util.tree_unflatten(treedef, leaves)
         return particles, opt_state
@@ -200,8 +200,8 @@ def build_scheme(
             time=(new.step * dt).astype(ev.energy.dtype),
             energy=ev.energy,
             mean_potential=jnp.dot(weights, ev.potential),
-            killed=killed,
-            born=born,
+            killed=jnp.asarray(killed, jnp.int32),
+            born=jnp.asarray(born, jnp.int32),
             ess=1.0 / jnp.sum(w * w),
         )
         return new, info

@@ -54,7 +54,9 @@ def _check_choice(name, value, allowed):
         raise ValueError(f"unknown {name} {value!r}; choose one of {list(allowed)}")
 
 
-def _warn_clipped():
+def _warn_clipped(clipped):
+    if not clipped:
+        return
     warnings.warn(
         "birth-death: alpha*dt*|beta| exceeded 1 and was clipped to probability 1; "
         "reduce dt or alpha, or use probability='exp'",
@@ -67,8 +69,11 @@ def event_probability(rate: jax.Array, probability: str) -> jax.Array:
     """p = 1 - exp(-rate) (``"exp"``) or clip(rate, 0, 1) (``"linear"``), rate = αΔt|β|."""
     if probability == "exp":
         return -jnp.expm1(-rate)
-    # The host callback runs only on steps that clip (a cond, not every step).
-    jax.lax.cond(jnp.any(rate > 1), lambda: jax.debug.callback(_warn_clipped), lambda: None)
+    # The host callback runs only on steps that clip (a cond, not every step);
+    # under vmap the cond turns into a select that calls back every step, so the
+    # callback checks the flag itself.
+    clipped = jnp.any(rate > 1)
+    jax.lax.cond(clipped, lambda: jax.debug.callback(_warn_clipped, clipped), lambda: None)
     return jnp.clip(rate, 0.0, 1.0)
 
 
@@ -85,11 +90,13 @@ def rebalance_sources(key, kill, duplicate):
     valid = jnp.concatenate([~kill, duplicate])
     m = jnp.sum(valid)
     # Valid slots first, in uniformly random order: a prefix of length n is a
-    # uniform subset without replacement when m ≥ n.
+    # uniform subset without replacement when m ≥ n. The kept slots are then put
+    # back in index order, so that a step without events changes nothing.
     order = jnp.argsort(jnp.where(valid, jax.random.uniform(k_order, (2 * n,)), 2.0))
     j = jnp.arange(n)
+    kept = jnp.sort(jnp.where(j < m, order[:n], 2 * n + order[:n]))
     fill = jax.random.randint(k_fill, (n,), 0, jnp.maximum(m, 1))
-    slot = jnp.where(j < m, order[j], order[fill])
+    slot = jnp.where(j < m, kept, order[fill])
     source = jnp.where(m > 0, unit[slot], j)  # extinction: keep the population
     return source, (j >= m) & (m > 0), m
 
