@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mfbd.problems.base import Problem, from_data, from_kernel
+from mfbd.problems.base import Evaluation, Problem, from_data, num_particles
 
 __all__ = ["student_teacher", "arccos_kernel", "notebook_time", "INPUTS", "MODES", "SCALINGS"]
 
@@ -96,6 +96,69 @@ def _sample_inputs(inputs):
         return x
 
     return sample
+
+
+def _kappa_rows(z, others, other_norms, norm_const):
+    """κ(z, v_j) for the rows v_j of ``others`` and its gradient in z, written as
+    ∇_z κ(z, v_j) = A_j v_j + B_j z/‖z‖ (module docstring)."""
+    nz = jnp.linalg.norm(z)
+    g = others @ z
+    prod = nz * other_norms
+    cos = jnp.clip(g / jnp.maximum(prod, jnp.finfo(z.dtype).tiny), -1.0, 1.0)
+    phi = jnp.arccos(cos)
+    sin = jnp.sqrt(jnp.maximum(1.0 - cos * cos, 0.0))
+    kappa = (prod * sin + (jnp.pi - phi) * g) / norm_const
+    return kappa, (jnp.pi - phi) / norm_const, other_norms * sin / norm_const
+
+
+def _gram_kernel_problem(u, sign, scale, inputs, common) -> Problem:
+    """Kernel mode through Gram matrices: O(n²) scalars and (n × n)·(n × d) products.
+
+    For one unit θ = (c, z) against the population, with a_j = w_j c_j and F̂(z) = Σ_t σ_t κ(z, u_t),
+
+        V = s c (-F̂ + s Σ_j a_j κ(z, z_j)),   ∂_c V = V / c,
+        ∇_z V = s c (-∇F̂ + s Σ_j a_j ∇_z κ(z, z_j)),   E = C_f + ½ Σ_i w_i (V_i - F_i),
+
+    with F_i = s c_i F̂(z_i). Rows are processed in blocks of ``block_size``.
+    """
+    dim = u.shape[1]
+    norm_const = 2 * np.pi * (dim if inputs == "sphere" else 1)
+    gram = jax.vmap(jax.vmap(arccos_kernel, (None, 0, None)), (0, None, None))(u, u, inputs)
+    C_f = 0.5 * float(sign @ gram @ sign)
+    block_size = common.pop("block_size")
+
+    def unit(theta, z_all, z_norms, a):
+        z, c = theta["z"], theta["c"]
+        dtype = z.dtype
+        teacher, teacher_sign = u.astype(dtype), sign.astype(dtype)
+        direction = z / jnp.maximum(jnp.linalg.norm(z), jnp.finfo(dtype).tiny)
+        k, A, B = _kappa_rows(z, z_all, z_norms, norm_const)
+        kt, At, Bt = _kappa_rows(z, teacher, jnp.ones(teacher.shape[0], dtype), norm_const)
+        f_hat = kt @ teacher_sign
+        interaction = k @ a
+        grad_f_hat = (At * teacher_sign) @ teacher + (Bt @ teacher_sign) * direction
+        grad_interaction = (A * a) @ z_all + (B @ a) * direction
+        dv_dc = scale * (-f_hat + scale * interaction)
+        grad = {"c": dv_dc, "z": scale * c * (-grad_f_hat + scale * grad_interaction)}
+        return c * dv_dc, grad, scale * c * f_hat
+
+    @jax.jit
+    def evaluate(particles, weights, key=None):
+        del key
+        z_all = particles["z"]
+        z_norms = jnp.linalg.norm(z_all, axis=1)
+        a = weights * particles["c"]
+
+        def row(theta):
+            return unit(theta, z_all, z_norms, a)
+
+        if num_particles(particles) <= block_size:
+            v, grad, f = jax.vmap(row)(particles)
+        else:
+            v, grad, f = jax.lax.map(row, particles, batch_size=block_size)
+        return Evaluation(v, grad, jnp.asarray(C_f, v.dtype) + 0.5 * jnp.dot(weights, v - f))
+
+    return Problem(evaluate=evaluate, mode="kernel", **common)
 
 
 def student_teacher(
@@ -177,17 +240,7 @@ def student_teacher(
     )
 
     if mode == "kernel":
-        teacher_gram = jax.vmap(jax.vmap(arccos_kernel, (None, 0, None)), (0, None, None))(u, u, inputs)
-        C_f = 0.5 * float(sign @ teacher_gram @ sign)
-
-        def F(theta):
-            k = jax.vmap(arccos_kernel, (None, 0, None))(theta["z"], u.astype(theta["z"].dtype), inputs)
-            return scale * theta["c"] * jnp.dot(k, sign.astype(k.dtype))
-
-        def K(theta, other):
-            return scale**2 * theta["c"] * other["c"] * arccos_kernel(theta["z"], other["z"], inputs)
-
-        return from_kernel(F, K, C_f, **common)
+        return _gram_kernel_problem(u, sign, scale, inputs, common)
 
     def unit(x, theta):
         return scale * theta["c"] * jax.nn.relu(jnp.dot(theta["z"], x))
