@@ -1,0 +1,153 @@
+"""Figures of a run directory (PNG and PDF, drawn with matplotlib's Agg canvas).
+
+* ``energy``: E against mean-field time t per arm, the mean over seeds with a
+  band from the lowest to the highest seed, log scale (log–log for the
+  student-teacher problem, as in the paper). In data mode a second panel
+  shows the population energy (closed form) next to the minibatch estimate.
+* ``particles``: the problem's own picture. Experiment 1: the fitted f_μ
+  against the target f on [-5, 5] and the final (y, c) scatter. Experiment 2:
+  the paths of the first two coordinates of |c_i|·z_i through the snapshots
+  against the teacher directions, drawn as rays.
+
+Both use the first seed of the run for the particle pictures.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import jax
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from mfbd.config import Config, GaussianMixture1D, load, make_problem
+from mfbd.runner import CONFIG, METADATA, read_metrics, read_snapshots
+
+__all__ = ["plot_run", "energy_figure", "particles_figure"]
+
+
+def _save(fig: Figure, stem: Path) -> list[Path]:
+    FigureCanvasAgg(fig)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    fig.savefig(paths[0], dpi=150)
+    fig.savefig(paths[1])
+    return paths
+
+
+def _spread(values: np.ndarray):
+    """Mean, min and max over seeds (axis 0), ignoring non-finite entries (an arm that blew up)."""
+    values = np.where(np.isfinite(values), values, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # records where every seed is non-finite
+        return np.nanmean(values, axis=0), np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+
+
+def energy_figure(config: Config, metrics: dict, stopped: dict[str, int] | None = None) -> Figure:
+    """E(t) per arm: mean over seeds, min–max band, log scale.
+
+    ``stopped`` maps arms that stopped on a non-finite value to the step; they
+    are marked in the legend, and the y axis ends at 10× the largest initial
+    energy so that a diverging arm does not squash the others.
+    """
+    stopped = stopped or {}
+    columns = ["energy"]
+    if any("population_energy" in m for m in metrics.values()):
+        columns.append("population_energy")
+    titles = {
+        "energy": "energy E (minibatch estimate)" if len(columns) > 1 else "energy E",
+        "population_energy": "population energy E",
+    }
+    fig = Figure(figsize=(6.0 * len(columns), 4.2), layout="constrained")
+    axes = fig.subplots(1, len(columns), squeeze=False)[0]
+    seeds = len(config.run.seed_list)
+    for ax, column in zip(axes, columns, strict=True):
+        top = 0.0
+        for i, (name, _) in enumerate(config.arms):
+            if name not in metrics:
+                continue
+            t, values = metrics[name]["time"][0], metrics[name][column]
+            mean, low, high = _spread(values)
+            top = max(top, 10 * np.nanmax(high[:1]))
+            label = config.label(name) + (f" (stopped at step {stopped[name]})" if name in stopped else "")
+            ax.plot(t, mean, color=f"C{i}", label=label)
+            if values.shape[0] > 1:
+                ax.fill_between(t, low, high, color=f"C{i}", alpha=0.2, lw=0)
+        ax.set_yscale("log", nonpositive="mask")
+        if stopped and top > 0:
+            ax.set_ylim(top=top)
+        if not isinstance(config.problem, GaussianMixture1D):
+            ax.set_xscale("log", nonpositive="mask")
+        ax.set_xlabel("mean-field time t")
+        ax.set_ylabel(titles[column])
+        ax.set_title(f"{config.name}: mean over {seeds} seed{'s' * (seeds > 1)}, band min–max", fontsize=10)
+        ax.legend()
+    return fig
+
+
+def _final(snapshots: list[dict]):
+    """Particles and weights of the first seed at the last snapshot."""
+    last = snapshots[-1]
+    particles = {k: v[0] for k, v in last["particles"].items()}
+    weights = np.exp(last["log_weights"][0] - np.logaddexp.reduce(last["log_weights"][0]))
+    return particles, weights, int(last["seeds"][0]), last["step"]
+
+
+def particles_figure(config: Config, problem, snapshots: dict[str, list[dict]]) -> Figure:
+    """The problem's picture from the snapshots ``{arm: [snapshot, ...]}`` (see the module docstring)."""
+    arms = [(i, name) for i, (name, _) in enumerate(config.arms) if snapshots.get(name)]
+    if isinstance(config.problem, GaussianMixture1D):
+        fig = Figure(figsize=(11.0, 4.2), layout="constrained")
+        fit, scatter = fig.subplots(1, 2)
+        x = np.linspace(-5.0, 5.0, 400)
+        fit.plot(x, np.asarray(problem.target(x)), color="black", lw=2.5, alpha=0.5, label="target f")
+        for i, name in arms:
+            particles, weights, seed, step = _final(snapshots[name])
+            f = np.asarray(problem.predict(particles, weights, x))
+            fit.plot(x, f, color=f"C{i}", label=f"{config.label(name)}")
+            scatter.scatter(particles["y"], particles["c"], s=9, alpha=0.6, color=f"C{i}", label=config.label(name))
+        fit.set(xlabel="x", ylabel="f(x)", title=f"fitted $f_\\mu$ at step {step} (seed {seed})")
+        scatter.set(
+            xlabel="position y", ylabel="output weight c", title=f"particles (y, c) at step {step} (seed {seed})"
+        )
+        fit.legend()
+        scatter.legend()
+        return fig
+
+    fig = Figure(figsize=(4.2 * len(arms), 4.4), layout="constrained")
+    axes = fig.subplots(1, len(arms), squeeze=False, sharex=True, sharey=True)[0]
+    teacher = np.asarray(problem.extras["teacher_directions"])[:, :2]
+    signs = np.asarray(problem.extras["teacher_signs"])
+    for ax, (i, name) in zip(axes, arms, strict=True):
+        paths = np.stack(
+            [np.abs(s["particles"]["c"][0])[:, None] * s["particles"]["z"][0][:, :2] for s in snapshots[name]]
+        )
+        ax.plot(paths[..., 0], paths[..., 1], color=f"C{i}", lw=0.6, alpha=0.5)
+        ax.scatter(paths[-1, :, 0], paths[-1, :, 1], s=8, color=f"C{i}")
+        reach = 1.1 * max(np.abs(paths).max(), 1e-12)
+        for u, sign in zip(teacher, signs, strict=True):
+            end = reach * u / max(np.linalg.norm(u), 1e-12)
+            style = dict(color="black", ls="--", lw=1.0) if sign > 0 else dict(color="gray", ls=":", lw=1.2)
+            ax.plot([0.0, end[0]], [0.0, end[1]], **style)
+        seed, step = int(snapshots[name][-1]["seeds"][0]), snapshots[name][-1]["step"]
+        ax.set(title=f"{config.label(name)}: step 0 → {step} (seed {seed})", xlabel="$(|c|z)_1$", aspect="equal")
+    axes[0].set_ylabel("$(|c|z)_2$")
+    fig.suptitle("paths of |c|·z (first two coordinates); teacher directions dashed (+) and dotted (−)", fontsize=10)
+    return fig
+
+
+def plot_run(run_dir) -> list[Path]:
+    """(Re)draw the figures of a run directory; returns the files written."""
+    run_dir = Path(run_dir)
+    config = load(str(run_dir / CONFIG))
+    arms = json.loads((run_dir / METADATA).read_text()).get("arms", {}) if (run_dir / METADATA).exists() else {}
+    stopped = {name: arm["failed_at"] for name, arm in arms.items() if arm.get("status") == "failed"}
+    paths = _save(energy_figure(config, read_metrics(run_dir), stopped), run_dir / "energy")
+    with jax.enable_x64(config.run.dtype == "float64"):
+        problem = make_problem(config.problem, config.run.n, config.run.dtype == "float64")
+        snapshots = {name: read_snapshots(run_dir, name) for name, _ in config.arms}
+        if any(snapshots.values()):
+            paths += _save(particles_figure(config, problem, snapshots), run_dir / "particles")
+    return paths

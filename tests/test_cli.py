@@ -1,0 +1,111 @@
+"""The mfbd command: help, list, and every bad input as one line on stderr, exit code 2, nothing written.
+
+Running, plotting and resuming are tested end to end in test_runner.py.
+"""
+
+import subprocess
+import sys
+
+import pytest
+
+from mfbd.cli import main
+from mfbd.config import bundled
+
+SMALL = """\
+[problem]
+name = "gaussian_mixture_1d"
+
+[run]
+steps = 40
+n = 16
+
+[arms.gd]
+scheme = "gradient_flow"
+dt = 0.01
+"""
+
+
+def _one_line_error(capsys, code, fragment):
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("mfbd: error: ") and captured.err.count("\n") == 1, captured.err
+    assert "Traceback" not in captured.err
+    assert fragment in captured.err, captured.err
+
+
+BAD_RUNS = [
+    (["--set", "arms.gd.dtt=0.1"], "unknown key 'arms.gd.dtt'; did you mean 'dt'?"),
+    (["--set", "run.n=16.5"], "run.n must be an integer, got a float 16.5"),
+    (["--set", "arms.x.scheme=gradient_flow"], "missing required key 'arms.x.dt'"),
+    (["--set", "arms.gd.scheme=gradient_descent"], "choose one of 'gradient_flow', 'birth_death', 'reweighting'"),
+    (["--set", "arms.gd.dt=0"], "arms.gd.dt must be > 0, got 0.0"),
+    (["--set", "run.n=-4"], "run.n must be > 0, got -4"),
+    (["--set", "run.steps=0"], "run.steps must be > 0, got 0"),
+    (["--set", "run.record_every=0"], "run.record_every must be > 0, got 0"),
+    (["--set", "arms.b.scheme=birth_death", "--set", "arms.b.dt=1", "--set", "arms.b.alpha=-2"], "alpha must be ≥ 0"),
+    (
+        ["--set", "arms.r.scheme=reweighting", "--set", "arms.r.dt=1", "--set", "arms.r.alpha=1"]
+        + ["--set", "arms.r.resample_below=2"],
+        "arms.r.resample_below must be in (0, 1], got 2.0",
+    ),
+    (["--set", "run.seeds"], "malformed --set 'run.seeds'"),
+    (["--set", "run.seeds=[0,"], "malformed --set 'run.seeds=[0,'"),
+]
+
+
+@pytest.mark.parametrize("extra, fragment", BAD_RUNS)
+def test_bad_config_values(tmp_path, monkeypatch, capsys, extra, fragment):
+    (tmp_path / "small.toml").write_text(SMALL)
+    monkeypatch.chdir(tmp_path)
+    _one_line_error(capsys, main(["run", "small.toml", *extra]), fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.toml"]  # no runs/ folder
+
+
+def test_bad_files_and_directories(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _one_line_error(capsys, main(["run", "nothing.toml"]), "config 'nothing.toml' not found")
+    _one_line_error(capsys, main(["run", "exp1_goo"]), "did you mean 'exp1_good'?")
+    (tmp_path / "broken.toml").write_text(SMALL.replace("steps = 40", "steps = 40 40"))
+    _one_line_error(capsys, main(["run", "broken.toml"]), "broken.toml is not valid TOML: ")
+    _one_line_error(capsys, main(["run", "broken.toml"]), "(at line 5, column 12)")
+    (tmp_path / "small.toml").write_text(SMALL)
+    (tmp_path / "a_file").write_text("")
+    _one_line_error(capsys, main(["run", "small.toml", "--out", "a_file/run"]), "cannot write the output directory")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("mine")
+    _one_line_error(capsys, main(["run", "small.toml", "--out", "taken"]), "taken already exists and is not empty")
+    assert (tmp_path / "taken" / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "broken.toml", "small.toml", "taken"]
+
+
+def test_bad_command_lines(tmp_path, capsys):
+    _one_line_error(capsys, main(["run"]), "mfbd run needs a CONFIG")
+    _one_line_error(capsys, main(["run", "--resume", str(tmp_path / "none")]), "no such directory")
+    _one_line_error(capsys, main(["run", "exp1_good", "--resume", str(tmp_path)]), "--resume takes no CONFIG")
+    _one_line_error(capsys, main(["plot", str(tmp_path)]), "is not an mfbd run directory")
+    for argv in ([], ["fly"], ["run", "exp1_good", "--steps", "3"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        _one_line_error(capsys, e.value.code, "(see `mfbd")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_list_and_help(capsys):
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(bundled())
+    assert all(len(line.split(maxsplit=1)) == 2 for line in lines)  # every config has its description
+    for argv in (["--help"], ["run", "--help"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 0
+        assert "examples:" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "--resume RUN_DIR" in capsys.readouterr().out
+
+
+def test_python_dash_m_mfbd():
+    done = subprocess.run([sys.executable, "-m", "mfbd", "list"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "exp1_good" in done.stdout
