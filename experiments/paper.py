@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import shutil
 import sys
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from mfbd.config import load, make_problem
@@ -45,9 +47,12 @@ RUNS = HERE / "runs"
 # --- running ------------------------------------------------------------------------------------------------------
 
 
-def run(config: str, sets: list[str], out: Path) -> tuple[Path, float, object]:
-    """Run a bundled config with overrides into a fresh ``out``; returns (run_dir, wall seconds, config)."""
-    cfg = load(config, sets)
+def run(config, sets: list[str], out: Path) -> tuple[Path, float, object]:
+    """Run a config (a bundled name with ``sets`` overrides, or a Config) into a fresh ``out``.
+
+    Returns (run_dir, wall seconds, config).
+    """
+    cfg = load(config, sets) if isinstance(config, str) else config
     if out.exists():
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +61,7 @@ def run(config: str, sets: list[str], out: Path) -> tuple[Path, float, object]:
     wall = time.perf_counter() - t0
     if code != 0:
         raise SystemExit(f"experiments: {config} {' '.join(sets)} ended with exit code {code}; see {out}")
-    print(f"  {config} {' '.join(sets)}: {wall:.1f} s", flush=True)
+    print(f"  {cfg.name} {' '.join(sets)}: {wall:.1f} s", flush=True)
     return out, wall, cfg
 
 
@@ -80,8 +85,14 @@ def speedup(reference: np.ndarray, arm: np.ndarray, steps: np.ndarray, at: int) 
     return float(hit) / at, False
 
 
-def arm_tables(metrics: dict, labels: dict, column: str, checkpoints, thresholds, speedup_at) -> dict:
-    """Energy at checkpoints, time to thresholds and speed-up over the ``gd`` arm, as lists of rows."""
+def arm_tables(metrics: dict, labels: dict, column: str, checkpoints, thresholds, speedup_at, reference=None) -> dict:
+    """Energy at checkpoints, time to thresholds and speed-up over GD, as lists of rows.
+
+    ``reference`` is GD's ``[seeds, records]`` array with the same record
+    spacing (possibly a longer run); default the ``gd`` arm of ``metrics``.
+    """
+    if reference is None and "gd" in metrics:
+        reference = metrics["gd"][column]
     energy_rows, threshold_rows, speed_rows = [], [], []
     for arm, m in metrics.items():
         steps, values = m["step"][0], m[column]
@@ -93,11 +104,12 @@ def arm_tables(metrics: dict, labels: dict, column: str, checkpoints, thresholds
             reached = int(np.sum(~np.isnan(hits)))
             median = float(np.nanmedian(hits)) if reached else float("nan")
             threshold_rows.append([arm, labels[arm], thr, median, f"{reached}/{len(hits)}"])
-        if arm != "gd" and "gd" in metrics:
+        if arm != "gd" and reference is not None:
             for s in speedup_at:
-                factor, bound = speedup(metrics["gd"][column], values, steps, s)
+                ref_steps = steps[0] + (steps[1] - steps[0]) * np.arange(reference.shape[1])
+                factor, bound = speedup(reference, values, ref_steps, s)
                 i = int(np.searchsorted(steps, s))
-                ratio = np.mean(metrics["gd"][column][:, i]) / np.mean(values[:, i])
+                ratio = np.mean(reference[:, i]) / np.mean(values[:, i])
                 speed_rows.append([arm, labels[arm], s, ("> " if bound else "") + f"{factor:.2f}", ratio])
     return {
         "energy": (["arm", "label", "step", "mean", "sd"], energy_rows),
@@ -127,9 +139,11 @@ def figures(run_dir: Path, cfg, folder: Path, prefix: str = ""):
 
     metrics = read_metrics(run_dir)
     save_figure(energy_figure(cfg, metrics), folder / f"{prefix}energy.png")
-    problem = make_problem(cfg.problem, cfg.run.n, cfg.run.dtype == "float64")
-    snapshots = {name: read_snapshots(run_dir, name) for name, _ in cfg.arms}
-    save_figure(particles_figure(cfg, problem, snapshots), folder / f"{prefix}particles.png")
+    x64 = cfg.run.dtype == "float64"
+    with jax.enable_x64(x64):
+        problem = make_problem(cfg.problem, cfg.run.n, x64)
+        snapshots = {name: read_snapshots(run_dir, name) for name, _ in cfg.arms}
+        save_figure(particles_figure(cfg, problem, snapshots), folder / f"{prefix}particles.png")
 
 
 def labels_of(cfg) -> dict:
@@ -154,17 +168,27 @@ def _mass_right(run_dir: Path, arm: str) -> np.ndarray:
 def exp1(start: str, args) -> dict:
     """Experiment 1 (good or bad start) with all five arms."""
     name = f"exp1_{start}"
-    sets = [] if not args.smoke else ["run.seeds=2", "run.steps=1200", "run.n=32", "run.checkpoint_every=600"]
+    sets = [] if not args.smoke else ["run.seeds=2", "run.steps=400", "run.n=16", "run.checkpoint_every=400"]
+    if args.smoke:
+        sets += [f"arms.{arm}.quench_last=100" for arm in ("bd", "bd_prior", "bd_default")]
     if args.seeds and not args.smoke:
         sets.append(f"run.seeds={args.seeds}")
     run_dir, wall, cfg = run(f"{name}_all", sets, args.runs / name)
     metrics, labels = read_metrics(run_dir), labels_of(cfg)
     steps = cfg.run.steps
     checkpoints = [s for s in (100, 300, 1000, 2000, 3000, 5000, 10000) if s <= steps]
-    tables = arm_tables(
-        metrics, labels, "energy", checkpoints, (1e-3, 1e-4, 3e-5), [s for s in (300, 1000) if s < steps]
-    )
     summary = {"config": f"{name}_all", "sets": sets, "wall_seconds": wall, "seeds": len(cfg.run.seed_list)}
+    reference = None
+    if start == "good":
+        # GD alone, 10× longer from the same starts, so that the speed-up is measured rather than bounded.
+        long_sets = sets + [f"run.steps={10 * steps}", f"run.checkpoint_every={10 * steps}", f"run.chunk={steps}"]
+        long_cfg = load(f"{name}_all", long_sets)
+        long_cfg = dataclasses.replace(long_cfg, arms=tuple((a, arm) for a, arm in long_cfg.arms if a == "gd"))
+        long_dir, long_wall, _ = run(long_cfg, long_sets, args.runs / f"{name}_gd_long")
+        reference = read_metrics(long_dir)["gd"]["energy"]
+        summary["gd_reference"] = {"steps": 10 * steps, "wall_seconds": long_wall}
+    speedup_at = [s for s in (300, 1000) if s < steps]
+    tables = arm_tables(metrics, labels, "energy", checkpoints, (1e-3, 1e-4, 3e-5), speedup_at, reference)
     if start == "bad":
         # The plateau: GD's energy over the last 1000 steps (mean over seeds and records).
         gd = metrics["gd"]
@@ -228,51 +252,43 @@ def exp2_notebook(args) -> dict:
     return summary
 
 
+SWEEP_HEADER = ["alpha", "n", "arm", "t_half", "energy_half_mean", "energy_half_sd", "energy_final_mean",
+                "energy_final_sd", "speedup_over_gd_at_half"]  # fmt: skip
+
+
 def exp2_meanfield(args) -> dict:
     """Mean-field experiment 2: sweep α at fixed n, and n at fixed α; schemes A and B against GD."""
     alphas = (0.01, 0.1, 1.0, 10.0) if not args.smoke else (0.1, 1.0)
     widths = (50, 100, 200, 500, 1000) if not args.smoke else (16, 32)
-    base = ["run.seeds=2", "run.steps=200", "run.chunk=100", "run.checkpoint_every=200"] if args.smoke else []
+    base = ["run.seeds=2", "run.steps=200", "run.chunk=200", "run.checkpoint_every=200"] if args.smoke else []
     if args.seeds and not args.smoke:
         base.append(f"run.seeds={args.seeds}")
     fixed_n, fixed_alpha = (200, 0.1) if not args.smoke else (16, 0.1)
+    out = args.results / "exp2_meanfield"
     rows, walls = [], {}
     grid = [(a, fixed_n) for a in alphas] + [(fixed_alpha, n) for n in widths if n != fixed_n]
     for alpha, n in grid:
         sets = base + [f"run.n={n}", f"arms.bd.alpha={alpha}", f"arms.rw.alpha={alpha}"]
-        run_dir, wall, cfg = run("exp2_meanfield_sweep", sets, args.runs / f"exp2_meanfield-a{alpha}-n{n}")
+        run_dir, wall, _ = run("exp2_meanfield_sweep", sets, args.runs / f"exp2_meanfield-a{alpha}-n{n}")
         walls[f"alpha={alpha},n={n}"] = wall
         metrics = read_metrics(run_dir)
-        steps = metrics["gd"]["step"][0]
-        times = metrics["gd"]["time"][0]
-        half = int(steps[len(steps) // 2])
+        steps, times = metrics["gd"]["step"][0], metrics["gd"]["time"][0]
+        mid = len(steps) // 2
         for arm, m in metrics.items():
             e = m["energy"]
-            factor, bound = speedup(metrics["gd"]["energy"], e, steps, half) if arm != "gd" else (1.0, False)
-            rows.append(
-                [
-                    alpha,
-                    n,
-                    arm,
-                    float(times[len(steps) // 2]),
-                    float(np.mean(e[:, len(steps) // 2])),
-                    float(np.std(e[:, len(steps) // 2], ddof=1)),
-                    float(np.mean(e[:, -1])),
-                    float(np.std(e[:, -1], ddof=1)),
-                    ("> " if bound else "") + f"{factor:.2f}",
-                ]
-            )
-    header = ["alpha", "n", "arm", "t_half", "energy_half_mean", "energy_half_sd", "energy_final_mean",
-              "energy_final_sd", "speedup_over_gd_at_half"]  # fmt: skip
-    out = args.results / "exp2_meanfield"
-    write_tables(out, {"sweep": (header, rows)})
-    _plot_sweep(rows, alphas, widths, fixed_n, fixed_alpha, out)
+            factor, bound = speedup(metrics["gd"]["energy"], e, steps, int(steps[mid])) if arm != "gd" else (1, False)
+            half, final = e[:, mid], e[:, -1]
+            speed = ("> " if bound else "") + f"{factor:.2f}"
+            stats = [np.mean(half), np.std(half, ddof=1), np.mean(final), np.std(final, ddof=1)]
+            rows.append([alpha, n, arm, float(times[mid]), *map(float, stats), speed])
+        write_tables(out, {"sweep": (SWEEP_HEADER, rows)})  # after every run: a cut sweep keeps its rows
+    _plot_sweep(rows, fixed_n, fixed_alpha, out)
     summary = {"wall_seconds": walls, "fixed_n": fixed_n, "fixed_alpha": fixed_alpha, "sets": base}
     write_summary(out, summary)
     return summary
 
 
-def _plot_sweep(rows, alphas, widths, fixed_n, fixed_alpha, out: Path):
+def _plot_sweep(rows, fixed_n, fixed_alpha, out: Path):
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 4.2), layout="constrained")
