@@ -59,7 +59,9 @@ def run(config, sets: list[str], out: Path) -> tuple[Path, float, object]:
     t0 = time.perf_counter()
     code = start(cfg, str(out), quiet=True, plot=False)
     wall = time.perf_counter() - t0
-    if code != 0:
+    if code == 1:
+        print(f"  {cfg.name}: an arm stopped on a non-finite value (kept as diverged)", flush=True)
+    elif code != 0:
         raise SystemExit(f"experiments: {config} {' '.join(sets)} ended with exit code {code}; see {out}")
     print(f"  {cfg.name} {' '.join(sets)}: {wall:.1f} s", flush=True)
     return out, wall, cfg
@@ -276,6 +278,8 @@ def exp2_meanfield(args) -> dict:
         mid = len(steps) // 2
         for arm, m in metrics.items():
             e = m["energy"]
+            if e.shape[1] < len(steps):  # the arm diverged: pad with nan
+                e = np.concatenate([e, np.full((e.shape[0], len(steps) - e.shape[1]), np.nan)], axis=1)
             factor, bound = speedup(metrics["gd"]["energy"], e, steps, int(steps[mid])) if arm != "gd" else (1, False)
             half, final = e[:, mid], e[:, -1]
             speed = ("> " if bound else "") + f"{factor:.2f}"
