@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["Evaluation", "Problem", "from_kernel", "from_data"]
+__all__ = ["Evaluation", "Problem", "from_kernel", "from_data", "map_rows", "num_particles"]
 
 Particles = Any  # a pytree whose leaves have leading axis n
 
@@ -102,6 +102,16 @@ def num_particles(particles: Particles) -> int:
     return jax.tree_util.tree_leaves(particles)[0].shape[0]
 
 
+def map_rows(row: Callable, particles: Particles, block_size: int):
+    """``vmap(row)(particles)``, evaluated ``block_size`` particles at a time when n is larger.
+
+    Memory is then O(block_size · n) for a row that interacts with all n particles.
+    """
+    if num_particles(particles) <= block_size:
+        return jax.vmap(row)(particles)
+    return jax.lax.map(row, particles, batch_size=block_size)
+
+
 def from_kernel(
     F: Callable[[Any], jax.Array],
     K: Callable[[Any, Any], jax.Array],
@@ -148,11 +158,7 @@ def from_kernel(
             (v, f), g = value_and_grad(theta, others, weights)
             return v, f, g
 
-        n = num_particles(particles)
-        if n <= block_size:
-            v, f, g = jax.vmap(row)(particles)
-        else:
-            v, f, g = jax.lax.map(row, particles, batch_size=block_size)
+        v, f, g = map_rows(row, particles, block_size)
         energy = jnp.asarray(C_f, v.dtype) + 0.5 * jnp.dot(weights, v - f)
         return Evaluation(v, g, energy)
 

@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mfbd.problems.base import Evaluation, Problem, from_data, num_particles
+from mfbd.problems.base import Evaluation, Problem, from_data, map_rows
 
 __all__ = ["student_teacher", "arccos_kernel", "notebook_time", "INPUTS", "MODES", "SCALINGS"]
 
@@ -152,10 +152,7 @@ def _gram_kernel_problem(u, sign, scale, inputs, common) -> Problem:
         def row(theta):
             return unit(theta, z_all, z_norms, a)
 
-        if num_particles(particles) <= block_size:
-            v, grad, f = jax.vmap(row)(particles)
-        else:
-            v, grad, f = jax.lax.map(row, particles, batch_size=block_size)
+        v, grad, f = map_rows(row, particles, block_size)
         return Evaluation(v, grad, jnp.asarray(C_f, v.dtype) + 0.5 * jnp.dot(weights, v - f))
 
     return Problem(evaluate=evaluate, mode="kernel", **common)
