@@ -5,7 +5,7 @@ Bruna and Vanden-Eijnden (ICML 2019) as a stochastic particle scheme, and a
 weighted-particle (reweighting) scheme, as pure JAX step functions.
 """
 
-from mfbd import problems
+from mfbd import pde, problems
 from mfbd.schemes import Info, Scheme, State, birth_death, gradient_flow, reweighting
 from mfbd.simulate import simulate
 
@@ -17,6 +17,7 @@ __all__ = [
     "State",
     "birth_death",
     "gradient_flow",
+    "pde",
     "problems",
     "reweighting",
     "simulate",
