@@ -244,7 +244,7 @@ def exp2_notebook(args) -> dict:
             "population_energy",
             checkpoints,
             (1e-2, 3e-3, 1e-3),
-            [s for s in (1000, 10000) if s < steps],
+            [s for s in (1000, 10000) if s < steps] or [steps // 2],
         )
         out = args.results / name
         write_tables(out, tables)

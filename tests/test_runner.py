@@ -149,12 +149,16 @@ def test_ctrl_c_then_resume_is_bit_identical(exp1_run, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_sigint_to_the_command_then_resume_is_bit_identical(exp1_run, tmp_path):
-    """A real Ctrl-C (SIGINT) to `python -m mfbd run` once arm bd has written rows."""
+    """A real Ctrl-C (SIGINT) to `python -m mfbd run` once the first arm has written rows.
+
+    Sent that early, two arms (and their compilation) are still to run, so the
+    signal cannot arrive after the run has finished.
+    """
     out = tmp_path / "run"
     argv = [sys.executable, "-m", "mfbd", "run", "exp1_good", *[a for s in EXP1 for a in ("--set", s)]]
     process = subprocess.Popen([*argv, "--out", str(out), "--quiet"], stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
-    while "\nbd,0,10," not in ((out / "metrics.csv").read_text() if (out / "metrics.csv").exists() else ""):
+    while "\ngd,0,10," not in ((out / "metrics.csv").read_text() if (out / "metrics.csv").exists() else ""):
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)

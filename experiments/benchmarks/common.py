@@ -1,0 +1,132 @@
+"""Shared pieces of the benchmarks: timing, result rows, the machine record.
+
+Every speed number is a ratio of two timings taken in the same process,
+interleaved round by round (baseline, candidate, baseline, ...), so that load
+from other processes hits both alike; the ratio reported is the median over
+rounds of the per-round ratio. Compile time is measured apart, once, with
+``jit(f).lower(*args).compile()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import time
+from collections.abc import Callable
+
+import jax
+import jaxlib
+import numpy as np
+
+__all__ = ["Row", "Settings", "Timings", "compile_seconds", "interleaved", "machine", "ready"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """How hard the benchmarks work: ``quick`` shrinks repeats and the slowest sizes."""
+
+    quick: bool = False
+    repeats: int = 25
+
+    def reps(self, full: int) -> int:
+        """A repeat count: ``full`` normally, at least 3 in quick mode."""
+        return max(3, full // 3) if self.quick else full
+
+
+@dataclasses.dataclass
+class Row:
+    """One line of the results table.
+
+    ``ratio`` is oriented as its ``target`` reads: ``"<= 2.5"`` means smaller is
+    better (a time over a baseline time), ``">= 2"`` larger is better (a
+    speed-up). A row without a target is context.
+    """
+
+    benchmark: str
+    case: str
+    value: float
+    unit: str
+    baseline: str = ""
+    baseline_value: float = float("nan")
+    ratio: float = float("nan")
+    target: str = ""
+    note: str = ""
+
+    @property
+    def met(self) -> str:
+        if not self.target:
+            return ""
+        op, bound = self.target.split()
+        compare = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}[op]
+        return "met" if compare(self.ratio, float(bound)) else "NOT met"
+
+
+def ready(x):
+    """Wait for every array in ``x`` (JAX dispatch is asynchronous)."""
+    return jax.block_until_ready(x)
+
+
+class Timings:
+    """Seconds per call of each name, one entry per round."""
+
+    def __init__(self, times: dict[str, list[float]]):
+        self.times = {name: np.asarray(t) for name, t in times.items()}
+
+    def median(self, name: str) -> float:
+        return float(np.median(self.times[name]))
+
+    def ratio(self, name: str, baseline: str) -> float:
+        """Median over rounds of time(name) / time(baseline)."""
+        return float(np.median(self.times[name] / self.times[baseline]))
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> Timings:
+    """Time zero-argument callables round-robin, ``repeats`` rounds.
+
+    Each callable runs once first (warm-up, not timed). The order within a
+    round is shuffled (fixed seed), so that no callable always follows the same
+    neighbour (a large matmul leaves cold caches and buffers to free behind it).
+    """
+    for f in fns.values():
+        ready(f())
+    times = {name: [] for name in fns}
+    order = np.random.default_rng(0)
+    names = list(fns)
+    for _ in range(repeats):
+        for name in order.permutation(names):
+            start = time.perf_counter()
+            ready(fns[name]())
+            times[name].append(time.perf_counter() - start)
+    return Timings(times)
+
+
+def compile_seconds(fn, *args) -> tuple[float, Callable]:
+    """Seconds to lower and compile ``jit(fn)`` for ``args``, and the compiled function."""
+    start = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    return time.perf_counter() - start, compiled
+
+
+def machine() -> dict:
+    """Where the numbers came from: CPU, cores, load, versions, JAX backend."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    devices = jax.devices()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0],
+        "backend": jax.default_backend(),
+        "devices": f"{len(devices)} x {devices[0].device_kind}",
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "dtype": "float32",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
