@@ -5,7 +5,7 @@ Bruna and Vanden-Eijnden (ICML 2019) as a stochastic particle scheme, and a
 weighted-particle (reweighting) scheme, as pure JAX step functions.
 """
 
-from mfbd import pde, problems
+from mfbd import pde, problems, sharding
 from mfbd.schemes import Info, Scheme, State, birth_death, gradient_flow, reweighting
 from mfbd.simulate import simulate
 
@@ -20,5 +20,6 @@ __all__ = [
     "pde",
     "problems",
     "reweighting",
+    "sharding",
     "simulate",
 ]
