@@ -32,7 +32,7 @@ import optax
 
 from mfbd.problems.base import Problem, num_particles
 
-__all__ = ["State", "Info", "Scheme", "build_scheme", "take", "uniform_log_weights"]
+__all__ = ["State", "Info", "Scheme", "build_scheme", "gather_units", "take", "uniform_log_weights"]
 
 Particles = Any
 
@@ -107,6 +107,14 @@ def take(tree, index: jax.Array, n: int):
         return leaf
 
     return jax.tree_util.tree_map(gather, tree)
+
+
+def gather_units(state: State, index: jax.Array) -> State:
+    """The state whose unit i is the old unit ``index[i]``: particles, carried V and ∇V, optimizer state."""
+    n = state.potential.shape[0]
+    carried = (state.particles, state.potential, state.grad_potential, state.opt_state)
+    particles, potential, grad, opt_state = take(carried, index, n)
+    return state._replace(particles=particles, potential=potential, grad_potential=grad, opt_state=opt_state)
 
 
 def select(mask: jax.Array, on_true, on_false, n: int):

@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import optax
 
 from mfbd.problems.base import Problem
-from mfbd.schemes.base import Scheme, State, build_scheme, check_common, select, take
+from mfbd.schemes.base import Scheme, State, build_scheme, check_common, gather_units, select
 
 __all__ = ["birth_death", "RATES", "PROBABILITIES", "CONTROLS", "PRIORS"]
 
@@ -177,18 +177,23 @@ def birth_death(
     if quench_after is not None and quench_after < 0:
         raise ValueError(f"quench_after must be ≥ 0, got {quench_after}")
 
-    def fresh_units(key, state: State):
-        """n draws of μ_b with a fresh optimizer state, in the particles' dtype."""
+    def place_newborns(k_prior, k_data, state: State, mask, weights):
+        """Draws of μ_b (with a fresh optimizer state) in the slots ``mask``, then a
+        second oracle pass: newborns have no carried V and ∇V."""
         n = state.potential.shape[0]
-        particles = problem.sample_prior(key, n)
-        particles = jax.tree_util.tree_map(lambda a, b: a.astype(b.dtype), particles, state.particles)
-        opt_state = optimizer.init(particles) if optimizer is not None else ()
-        return particles, opt_state
-
-    def refresh(state: State, weights, key):
-        """A second oracle pass, for newborns drawn from μ_b."""
-        ev = problem.evaluate(state.particles, weights, key)
-        return state._replace(potential=ev.potential, grad_potential=ev.grad_potential, energy=ev.energy)
+        fresh = problem.sample_prior(k_prior, n)
+        fresh = jax.tree_util.tree_map(lambda a, b: a.astype(b.dtype), fresh, state.particles)
+        fresh_opt = optimizer.init(fresh) if optimizer is not None else ()
+        particles = select(mask, fresh, state.particles, n)
+        opt_state = select(mask, fresh_opt, state.opt_state, n)
+        ev = problem.evaluate(particles, weights, k_data)
+        return state._replace(
+            particles=particles,
+            opt_state=opt_state,
+            potential=ev.potential,
+            grad_potential=ev.grad_potential,
+            energy=ev.energy,
+        )
 
     def reaction(key, state: State, weights):
         n = state.potential.shape[0]
@@ -201,32 +206,20 @@ def birth_death(
         event = jax.random.uniform(k_event, (n,), p.dtype) < p
         kill = event & (beta > 0)
         duplicate = event & (beta < 0)
-        carried = (state.particles, state.potential, state.grad_potential, state.opt_state)
 
         if prior == "replace_killed":
-            fresh, fresh_opt = fresh_units(k_prior, state)
-            particles = select(kill, fresh, state.particles, n)
-            opt_state = select(kill, fresh_opt, state.opt_state, n)
-            new = refresh(state._replace(particles=particles, opt_state=opt_state), weights, k_data)
+            new = place_newborns(k_prior, k_data, state, kill, weights)
             return new, jnp.sum(kill), jnp.sum(kill)
 
         if control == "pairing":
-            source = pairing_sources(k_move, kill, duplicate)
-            particles, potential, grad, opt_state = take(carried, source, n)
-            new = state._replace(particles=particles, potential=potential, grad_potential=grad, opt_state=opt_state)
+            new = gather_units(state, pairing_sources(k_move, kill, duplicate))
             return new, jnp.sum(kill), jnp.sum(duplicate)
 
-        source, deficit, m = rebalance_sources(k_move, kill, duplicate)
-        particles, potential, grad, opt_state = take(carried, source, n)
-        new = state._replace(particles=particles, potential=potential, grad_potential=grad, opt_state=opt_state)
+        source, deficit, _ = rebalance_sources(k_move, kill, duplicate)
+        new = gather_units(state, source)
         born = jnp.sum(duplicate)
         if prior == "fill_deficit":
-            fresh, fresh_opt = fresh_units(k_prior, state)
-            new = new._replace(
-                particles=select(deficit, fresh, new.particles, n),
-                opt_state=select(deficit, fresh_opt, new.opt_state, n),
-            )
-            new = refresh(new, weights, k_data)
+            new = place_newborns(k_prior, k_data, new, deficit, weights)
             born = born + jnp.sum(deficit)
         return new, jnp.sum(kill), born
 

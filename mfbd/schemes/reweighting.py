@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import optax
 
 from mfbd.problems.base import Problem
-from mfbd.schemes.base import Scheme, State, build_scheme, check_common, select, take, uniform_log_weights
+from mfbd.schemes.base import Scheme, State, build_scheme, check_common, gather_units, select, uniform_log_weights
 
 __all__ = ["reweighting", "systematic_resample"]
 
@@ -77,15 +77,7 @@ def reweighting(
         w = jnp.exp(log_w)
         resample = 1.0 / jnp.sum(w * w) < resample_below * n
         source = systematic_resample(key, w)
-        carried = (state.particles, state.potential, state.grad_potential, state.opt_state)
-        particles, potential, grad, opt_state = take(carried, source, n)
-        resampled = state._replace(
-            particles=particles,
-            potential=potential,
-            grad_potential=grad,
-            opt_state=opt_state,
-            log_weights=uniform_log_weights(n, log_w.dtype),
-        )
+        resampled = gather_units(state, source)._replace(log_weights=uniform_log_weights(n, log_w.dtype))
         mask = jnp.broadcast_to(resample, (n,))
         return select(mask, resampled, new, n), zero, zero
 
