@@ -9,9 +9,12 @@ Exit codes: 0 done, 1 an arm stopped on a non-finite value, 2 bad input,
 from __future__ import annotations
 
 import argparse
+import datetime
+import math
 import sys
+import time
 
-__all__ = ["main"]
+__all__ = ["main", "run_config", "resume_run", "ProgressBar", "version"]
 
 EXAMPLES = """\
 examples:
@@ -37,6 +40,19 @@ continues it and ends exactly as an uninterrupted run.
 """
 
 
+def version() -> str:
+    """The installed version of mfbd (``mfbd.__version__`` when run from a source tree)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("mfbd")
+    except PackageNotFoundError:
+        import mfbd
+
+        return mfbd.__version__
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error: ``mfbd: error: ...`` and exit code 2."""
 
@@ -51,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"mfbd {version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -82,19 +99,132 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args) -> int:
+class ProgressBar:
+    """A one-line bar on a terminal: arm, steps done, steps/s and ETA of the arm (updated per chunk).
+
+    Rate and ETA are the arm's own, measured from its first report, so the
+    compilation (which happens before an arm's first chunk returns) is not counted.
+    """
+
+    def __init__(self, stream=None, width: int = 28):
+        self.stream, self.width = stream if stream is not None else sys.stderr, width
+        self.start: tuple[str, float, int] | None = None
+        self.drawn = False
+
+    def __call__(self, arm: str, done: int, total: int):
+        now = time.perf_counter()
+        if self.start is None or self.start[0] != arm or done < self.start[2]:
+            self.start = (arm, now, done)
+            rate_text = "compiled"
+            eta_text = "?"
+        else:
+            _, t0, d0 = self.start
+            rate = (done - d0) / max(now - t0, 1e-9)
+            rate_text = f"{rate:,.0f} steps/s"
+            eta = (total - done) / rate if rate > 0 else float("inf")
+            eta_text = str(datetime.timedelta(seconds=round(eta))) if math.isfinite(eta) else "?"
+        fill = round(self.width * done / total)
+        bar = "#" * fill + "-" * (self.width - fill)
+        self.stream.write(f"\r{arm:>12} [{bar}] {done}/{total} steps  {rate_text}  ETA {eta_text}  ")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self):
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.drawn = False
+
+
+def _summary(status, config):
+    """The closing table: final energy per arm (mean ± sd over seeds), wall time, the run directory."""
+    from mfbd import rundir
+
+    metrics = rundir.read_metrics(status.run_dir)
+    arms = rundir.read_status(status.run_dir)
+    print(f"{'arm':<14}{'final energy (mean ± sd over seeds)':<40}{'wall s':>8}")
+    for name, _ in config.arms:
+        entry = arms[name]
+        if entry["status"] == "failed":
+            result = f"non-finite by step {entry['failed_at']}"
+        else:
+            final = metrics[name]["energy"][:, -1]
+            result = f"{final.mean():.4e} ± {final.std():.1e}"
+        print(f"{name:<14}{result:<40}{entry['wall_s']:>8.1f}")
+
+
+def _finish(status, config, quiet: bool, plot: bool) -> int:
+    """Report a session of the runner: failures, Ctrl-C, the figures and the summary; the exit code."""
+    for message in status.failures:
+        print(f"mfbd: {message}", file=sys.stderr)
+    if status.interrupted:
+        print(
+            f"mfbd: interrupted; checkpoint written. Continue with: mfbd run --resume {status.run_dir}",
+            file=sys.stderr,
+        )
+        return status.code
+    figures = []
+    if plot:
+        from mfbd.plotting import plot_run
+
+        figures = plot_run(status.run_dir)
+    if not quiet:
+        _summary(status, config)
+        drawn = f"  (figures: {', '.join(p.name for p in figures)})" if figures else ""
+        print(f"run directory: {status.run_dir}{drawn}")
+    return status.code
+
+
+def _bar(reporter, quiet):
+    if reporter is not None:
+        return reporter, None
+    bar = ProgressBar() if (not quiet and sys.stderr.isatty()) else None
+    return bar, bar
+
+
+def run_config(config, out=None, *, quiet: bool = False, plot: bool = True, reporter=None) -> int:
+    """``mfbd run CONFIG``: the runner, a progress bar on a terminal, the figures and the summary.
+
+    Returns the exit code: 0, 1 if an arm stopped on a non-finite value, 130 if interrupted.
+    """
     from mfbd import runner
+
+    reporter, bar = _bar(reporter, quiet)
+    try:
+        status = runner.run(config, out, reporter=reporter)
+    finally:
+        if bar is not None:
+            bar.close()
+    return _finish(status, config, quiet, plot)
+
+
+def resume_run(run_dir, *, quiet: bool = False, plot: bool = True, reporter=None) -> int:
+    """``mfbd run --resume RUN_DIR``, reported as :func:`run_config`."""
+    from mfbd import runner
+    from mfbd.config import load
+    from mfbd.rundir import CONFIG
+
+    reporter, bar = _bar(reporter, quiet)
+    try:
+        status = runner.resume(run_dir, reporter=reporter)
+    finally:
+        if bar is not None:
+            bar.close()
+    return _finish(status, load(str(status.run_dir / CONFIG)), quiet, plot)
+
+
+def _run(args) -> int:
     from mfbd.config import ConfigError, load
 
     if args.resume is not None:
         if args.config is not None or args.sets or args.out is not None:
             raise ConfigError("--resume takes no CONFIG, --set or --out: a run continues with its own config.toml")
-        return runner.resume(args.resume, quiet=args.quiet)
+        return resume_run(args.resume, quiet=args.quiet)
     if args.config is None:
         raise ConfigError(
             "mfbd run needs a CONFIG (a TOML file or a bundled name, see `mfbd list`) or --resume RUN_DIR"
         )
-    return runner.start(load(args.config, args.sets), args.out, quiet=args.quiet)
+    return run_config(load(args.config, args.sets), args.out, quiet=args.quiet)
 
 
 def _plot(args) -> int:
@@ -102,7 +232,7 @@ def _plot(args) -> int:
 
     from mfbd.config import ConfigError
     from mfbd.plotting import plot_run
-    from mfbd.runner import CONFIG, METRICS
+    from mfbd.rundir import CONFIG, METRICS
 
     run_dir = Path(args.run_dir)
     if not (run_dir / CONFIG).is_file() or not (run_dir / METRICS).is_file():

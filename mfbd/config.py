@@ -49,6 +49,7 @@ import mfbd
 from mfbd.problems.gaussian_mixture import STARTS
 from mfbd.problems.student_teacher import INPUTS, MODES, SCALINGS
 from mfbd.schemes.birth_death import CONTROLS, PRIORS, PROBABILITIES, RATES
+from mfbd.simulate import state_energy
 
 __all__ = [
     "ConfigError",
@@ -392,17 +393,15 @@ def _check_consistency(config: Config):
         quench = getattr(arm, "quench_last", None)
         if quench is not None and quench > run.steps:
             raise ConfigError(f"{where}.quench_last ({quench}) exceeds run.steps ({run.steps}); lower it")
-    x64 = run.dtype == "float64"
-    with jax.enable_x64(x64):  # as the run will build them, so that it finds them in the caches
+    try:
+        problem = make_problem(config.problem, run.n, run.dtype == "float64")
+    except ValueError as e:
+        raise ConfigError(f"problem: {e}") from None
+    for arm_name, arm in config.arms:
         try:
-            problem = make_problem(config.problem, run.n, x64)
+            make_scheme(problem, arm, run.steps)
         except ValueError as e:
-            raise ConfigError(f"problem: {e}") from None
-        for arm_name, arm in config.arms:
-            try:
-                make_scheme(problem, arm, run.steps)
-            except ValueError as e:
-                raise ConfigError(f"arms.{arm_name}: {e}") from None
+            raise ConfigError(f"arms.{arm_name}: {e}") from None
 
 
 def read_toml(path: Path) -> dict:
@@ -553,25 +552,25 @@ def dumps(config: Config) -> str:
 
 @functools.lru_cache(maxsize=32)
 def make_problem(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool) -> mfbd.problems.Problem:
-    """The :class:`mfbd.problems.Problem` of a config, cached.
+    """The :class:`mfbd.problems.Problem` of a config, built in float64 if ``x64`` (else float32); cached.
 
-    Call it under ``jax.enable_x64(x64)``: ``x64`` only keys the cache, as the
-    problem's constants (a teacher, say) take the precision they are built in.
+    The cache key is the frozen problem config, the width ``n`` (the standard
+    scaling's) and the precision its constants (a teacher, say) are built in.
     """
-    del x64
-    if isinstance(problem, GaussianMixture1D):
-        return mfbd.problems.gaussian_mixture_1d(problem.start)
-    return mfbd.problems.student_teacher(
-        jax.random.key(problem.teacher_seed),
-        problem.dim,
-        problem.teacher_width,
-        problem.inputs,
-        problem.mode,
-        problem.batch_size,
-        problem.scaling,
-        width=n,
-        prior_std=problem.prior_std,
-    )
+    with jax.enable_x64(x64):
+        if isinstance(problem, GaussianMixture1D):
+            return mfbd.problems.gaussian_mixture_1d(problem.start)
+        return mfbd.problems.student_teacher(
+            jax.random.key(problem.teacher_seed),
+            problem.dim,
+            problem.teacher_width,
+            problem.inputs,
+            problem.mode,
+            problem.batch_size,
+            problem.scaling,
+            width=n,
+            prior_std=problem.prior_std,
+        )
 
 
 @functools.lru_cache(maxsize=64)
@@ -611,8 +610,4 @@ def make_observe(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool)
     if not isinstance(problem, StudentTeacher) or problem.mode != "data":
         return None
     exact = make_problem(dataclasses.replace(problem, mode="kernel"), n, x64)
-
-    def observe(state):
-        return {"population_energy": exact.energy(state.particles, jax.nn.softmax(state.log_weights))}
-
-    return observe
+    return state_energy(exact, "population_energy")

@@ -7,14 +7,15 @@
 * ``particles``: the problem's own picture. Experiment 1: the fitted f_μ
   against the target f on [-5, 5] and the final (y, c) scatter. Experiment 2:
   the paths of the first two coordinates of |c_i|·z_i through the snapshots
-  against the teacher directions, drawn as rays.
+  against the teacher directions, drawn as rays. Any other problem: the
+  first two particle coordinates, marker size by weight (:func:`generic_picture`);
+  register a picture in :data:`PICTURES`.
 
 Both use the first seed of the run for the particle pictures.
 """
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -23,10 +24,10 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from mfbd.config import Config, GaussianMixture1D, load, make_problem
-from mfbd.runner import CONFIG, METADATA, read_metrics, read_snapshots
+from mfbd.config import Config, load, make_problem
+from mfbd.rundir import CONFIG, read_metrics, read_snapshots, read_status
 
-__all__ = ["plot_run", "energy_figure", "particles_figure"]
+__all__ = ["plot_run", "energy_figure", "particles_figure", "generic_picture", "PICTURES"]
 
 
 def _save(fig: Figure, stem: Path) -> list[Path]:
@@ -78,7 +79,7 @@ def energy_figure(config: Config, metrics: dict, stopped: dict[str, int] | None 
         ax.set_yscale("log", nonpositive="mask")
         if stopped and top > 0:
             ax.set_ylim(top=top)
-        if not isinstance(config.problem, GaussianMixture1D):
+        if getattr(config.problem, "name", None) == "student_teacher":
             ax.set_xscale("log", nonpositive="mask")
         ax.set_xlabel("mean-field time t")
         ax.set_ylabel(titles[column])
@@ -95,27 +96,26 @@ def _final(snapshots: list[dict]):
     return particles, weights, int(last["seeds"][0]), last["step"]
 
 
-def particles_figure(config: Config, problem, snapshots: dict[str, list[dict]]) -> Figure:
-    """The problem's picture from the snapshots ``{arm: [snapshot, ...]}`` (see the module docstring)."""
-    arms = [(i, name) for i, (name, _) in enumerate(config.arms) if snapshots.get(name)]
-    if isinstance(config.problem, GaussianMixture1D):
-        fig = Figure(figsize=(11.0, 4.2), layout="constrained")
-        fit, scatter = fig.subplots(1, 2)
-        x = np.linspace(-5.0, 5.0, 400)
-        fit.plot(x, np.asarray(problem.target(x)), color="black", lw=2.5, alpha=0.5, label="target f")
-        for i, name in arms:
-            particles, weights, seed, step = _final(snapshots[name])
-            f = np.asarray(problem.predict(particles, weights, x))
-            fit.plot(x, f, color=f"C{i}", label=f"{config.label(name)}")
-            scatter.scatter(particles["y"], particles["c"], s=9, alpha=0.6, color=f"C{i}", label=config.label(name))
-        fit.set(xlabel="x", ylabel="f(x)", title=f"fitted $f_\\mu$ at step {step} (seed {seed})")
-        scatter.set(
-            xlabel="position y", ylabel="output weight c", title=f"particles (y, c) at step {step} (seed {seed})"
-        )
-        fit.legend()
-        scatter.legend()
-        return fig
+def _mixture_picture(config: Config, problem, snapshots: dict[str, list[dict]], arms) -> Figure:
+    """Experiment 1: the fitted f_μ against the target f on [-5, 5] and the final (y, c) scatter."""
+    fig = Figure(figsize=(11.0, 4.2), layout="constrained")
+    fit, scatter = fig.subplots(1, 2)
+    x = np.linspace(-5.0, 5.0, 400)
+    fit.plot(x, np.asarray(problem.target(x)), color="black", lw=2.5, alpha=0.5, label="target f")
+    for i, name in arms:
+        particles, weights, seed, step = _final(snapshots[name])
+        f = np.asarray(problem.predict(particles, weights, x))
+        fit.plot(x, f, color=f"C{i}", label=f"{config.label(name)}")
+        scatter.scatter(particles["y"], particles["c"], s=9, alpha=0.6, color=f"C{i}", label=config.label(name))
+    fit.set(xlabel="x", ylabel="f(x)", title=f"fitted $f_\\mu$ at step {step} (seed {seed})")
+    scatter.set(xlabel="position y", ylabel="output weight c", title=f"particles (y, c) at step {step} (seed {seed})")
+    fit.legend()
+    scatter.legend()
+    return fig
 
+
+def _teacher_picture(config: Config, problem, snapshots: dict[str, list[dict]], arms) -> Figure:
+    """Experiment 2: paths of the first two coordinates of |c_i|·z_i against the teacher directions."""
     fig = Figure(figsize=(4.2 * len(arms), 4.4), layout="constrained")
     axes = fig.subplots(1, len(arms), squeeze=False, sharex=True, sharey=True)[0]
     teacher = np.asarray(problem.extras["teacher_directions"])[:, :2]
@@ -138,15 +138,53 @@ def particles_figure(config: Config, problem, snapshots: dict[str, list[dict]]) 
     return fig
 
 
+def _coordinates(particles: dict) -> tuple[np.ndarray, list[str]]:
+    """The particles as an ``[n, d]`` table of their coordinates (leaves flattened in key order) and names."""
+    columns, names = [], []
+    for key in sorted(particles):
+        leaf = np.asarray(particles[key]).reshape(len(particles[key]), -1)
+        columns.append(leaf)
+        names += [key] if leaf.shape[1] == 1 else [f"{key}[{j}]" for j in range(leaf.shape[1])]
+    return np.concatenate(columns, axis=1), names
+
+
+def generic_picture(config: Config, problem, snapshots: dict[str, list[dict]], arms) -> Figure:
+    """Any problem: the first two particle coordinates at the last snapshot, marker area ∝ weight (n·w_i)."""
+    del problem
+    fig = Figure(figsize=(5.5, 4.4), layout="constrained")
+    ax = fig.subplots()
+    names = ["coordinate 0", "coordinate 1"]
+    for i, name in arms:
+        particles, weights, seed, step = _final(snapshots[name])
+        table, names = _coordinates(particles)
+        y = table[:, 1] if table.shape[1] > 1 else np.zeros(len(table))
+        size = 12.0 * len(weights) * weights
+        ax.scatter(table[:, 0], y, s=size, alpha=0.6, color=f"C{i}", label=f"{config.label(name)} (step {step})")
+    ax.set(xlabel=names[0], ylabel=names[1] if len(names) > 1 else "", title=f"particles, seed {seed}")
+    ax.legend()
+    return fig
+
+
+#: The particle picture of each bundled problem (by config name); others get :func:`generic_picture`.
+PICTURES = {"gaussian_mixture_1d": _mixture_picture, "student_teacher": _teacher_picture}
+
+
+def particles_figure(config: Config, problem, snapshots: dict[str, list[dict]]) -> Figure:
+    """The problem's picture from the snapshots ``{arm: [snapshot, ...]}`` (see the module docstring)."""
+    arms = [(i, name) for i, (name, _) in enumerate(config.arms) if snapshots.get(name)]
+    picture = PICTURES.get(getattr(config.problem, "name", None), generic_picture)
+    return picture(config, problem, snapshots, arms)
+
+
 def plot_run(run_dir) -> list[Path]:
     """(Re)draw the figures of a run directory; returns the files written."""
     run_dir = Path(run_dir)
     config = load(str(run_dir / CONFIG))
-    arms = json.loads((run_dir / METADATA).read_text()).get("arms", {}) if (run_dir / METADATA).exists() else {}
-    stopped = {name: arm["failed_at"] for name, arm in arms.items() if arm.get("status") == "failed"}
+    stopped = {name: arm["failed_at"] for name, arm in read_status(run_dir).items() if arm.get("status") == "failed"}
     paths = _save(energy_figure(config, read_metrics(run_dir), stopped), run_dir / "energy")
-    with jax.enable_x64(config.run.dtype == "float64"):
-        problem = make_problem(config.problem, config.run.n, config.run.dtype == "float64")
+    x64 = config.run.dtype == "float64"
+    problem = make_problem(config.problem, config.run.n, x64)
+    with jax.enable_x64(x64):
         snapshots = {name: read_snapshots(run_dir, name) for name, _ in config.arms}
         if any(snapshots.values()):
             paths += _save(particles_figure(config, problem, snapshots), run_dir / "particles")

@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 import mfbd
-from mfbd import runner
-from mfbd.cli import main
+from mfbd import rundir
+from mfbd.cli import ProgressBar, main, resume_run, run_config
 from mfbd.config import bundled, load, make_problem, make_scheme, shrink
 
 
@@ -133,7 +133,7 @@ def test_seeds_run_together_agree_with_the_driver(exp1_run):
 def test_ctrl_c_then_resume_is_bit_identical(exp1_run, tmp_path, capsys):
     out = tmp_path / "run"
     # 4 chunks per arm: the 5th chunk is the first of arm bd (step 10, between checkpoints).
-    code = runner.start(load("exp1_good", EXP1), str(out), plot=False, reporter=stop_after(5, KeyboardInterrupt))
+    code = run_config(load("exp1_good", EXP1), str(out), plot=False, reporter=stop_after(5, KeyboardInterrupt))
     assert code == 130
     assert f"mfbd run --resume {out}" in capsys.readouterr().err
     status = json.loads(str(_checkpoint(out)["progress"]))
@@ -142,7 +142,7 @@ def test_ctrl_c_then_resume_is_bit_identical(exp1_run, tmp_path, capsys):
         "bd": {"status": "running", "step": 10},
         "bd_prior": {"status": "pending", "step": 0},
     }
-    assert runner.resume(out, quiet=True, plot=False) == 0
+    assert resume_run(out, quiet=True, plot=False) == 0
     _assert_same_run(exp1_run, out)
     meta = json.loads((out / "metadata.json").read_text())
     assert [s["status"] for s in meta["sessions"]] == ["interrupted", "finished"]
@@ -166,7 +166,7 @@ def test_sigint_to_the_command_then_resume_is_bit_identical(exp1_run, tmp_path):
     _, err = process.communicate(timeout=300)
     assert process.returncode == 130, err
     assert f"Continue with: mfbd run --resume {out}" in err
-    assert runner.resume(out, quiet=True, plot=False) == 0
+    assert resume_run(out, quiet=True, plot=False) == 0
     _assert_same_run(exp1_run, out)
 
 
@@ -175,11 +175,11 @@ def test_kill_between_checkpoints_then_resume_is_bit_identical(exp1_run, tmp_pat
     """Rows written after the last checkpoint (step 20 of the arm) are dropped on resume, not duplicated."""
     out = tmp_path / "run"
     with pytest.raises(Killed):
-        runner.start(load("exp1_good", EXP1), str(out), plot=False, reporter=stop_after(chunks, Killed()))
+        run_config(load("exp1_good", EXP1), str(out), plot=False, reporter=stop_after(chunks, Killed()))
     arm = "gd" if chunks == 3 else "bd"
     assert max(int(r["step"]) for r in _rows(out) if r["arm"] == arm) == 30  # written, then lost
     assert json.loads(str(_checkpoint(out)["progress"]))[arm] == {"status": "running", "step": 20}
-    assert runner.resume(out, quiet=True, plot=False) == 0
+    assert resume_run(out, quiet=True, plot=False) == 0
     _assert_same_run(exp1_run, out)
 
 
@@ -202,7 +202,7 @@ def test_non_finite_arm_stops_and_the_others_go_on(tmp_path, capsys):
         "[arms.gd]\nlabel = 'GD'\nscheme = 'gradient_flow'\ndt = 0.01\n"
     )
     out = tmp_path / "run"
-    assert runner.start(load(str(config)), str(out), quiet=True, plot=False) == 1
+    assert run_config(load(str(config)), str(out), quiet=True, plot=False) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "arm 'big' stopped: seed 0 has a non-finite energy or particles by step 50" in err
@@ -223,8 +223,8 @@ def test_data_mode_records_population_energy_and_plot_redraws(tmp_path):
     config = load("exp2_2020", smoke_sets("exp2_2020"))
     config = dataclasses.replace(config, arms=config.arms[2:])
     out = tmp_path / "run"
-    assert runner.start(config, str(out), quiet=True, plot=False) == 0
-    metrics = runner.read_metrics(out)
+    assert run_config(config, str(out), quiet=True, plot=False) == 0
+    metrics = rundir.read_metrics(out)
     assert list(metrics) == ["bd_prior"]
     assert metrics["bd_prior"]["population_energy"].shape == (2, 5)
     assert (metrics["bd_prior"]["population_energy"] > 0).all()
@@ -239,7 +239,7 @@ def test_shard_over_the_visible_devices_gives_the_same_run(exp1_run, tmp_path):
     config = tmp_path / "sharded.toml"
     config.write_text(text.split("[arms.bd]")[0])  # the gd arm only
     out = tmp_path / "run"
-    assert runner.start(load(str(config)), str(out), quiet=True, plot=False) == 0
+    assert run_config(load(str(config)), str(out), quiet=True, plot=False) == 0
     gd = [r for r in _rows(exp1_run) if r["arm"] == "gd"]
     assert _rows(out) == gd
 
@@ -253,7 +253,7 @@ def test_shard_over_two_cpu_devices_agrees(exp1_run, tmp_path):
     done = subprocess.run([*argv, "--set", "run.shard=true", "--out", str(out), "--quiet"], env=env, timeout=600)
     assert done.returncode == 0
     assert json.loads((out / "metadata.json").read_text())["devices"] == ["cpu:0", "cpu:1"]
-    sharded, single = runner.read_metrics(out), runner.read_metrics(exp1_run)
+    sharded, single = rundir.read_metrics(out), rundir.read_metrics(exp1_run)
     for arm in single:
         np.testing.assert_array_equal(sharded[arm]["killed"], single[arm]["killed"])
         np.testing.assert_allclose(sharded[arm]["energy"], single[arm]["energy"], rtol=1e-12)
@@ -262,18 +262,18 @@ def test_shard_over_two_cpu_devices_agrees(exp1_run, tmp_path):
 def test_default_run_directory_is_new_and_timestamped(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = load("exp1_good", EXP1)
-    first, second = runner._new_run_dir(config, None), runner._new_run_dir(config, None)
+    first, second = rundir.new_run_dir(config, None), rundir.new_run_dir(config, None)
     assert first.parent == second.parent == pathlib.Path("runs") and first != second
     assert re.fullmatch(r"exp1_good-\d{8}-\d{6}(-\d+)?", first.name) and (first / "config.toml").is_file()
     (tmp_path / "empty").mkdir()
-    assert runner._new_run_dir(config, "empty") == pathlib.Path("empty")  # an empty folder may be used
+    assert rundir.new_run_dir(config, "empty") == pathlib.Path("empty")  # an empty folder may be used
 
 
 def test_progress_bar_shows_rate_and_eta():
     import io
 
     stream = io.StringIO()
-    bar = runner.ProgressBar(stream)
+    bar = ProgressBar(stream)
     bar("gd", 100, 1000)
     bar("gd", 300, 1000)
     bar.close()
