@@ -241,3 +241,13 @@ def test_shrink_makes_a_smoke_config_and_rescales_quench_last():
     assert small.problem == config.problem and small.name == config.name
     with pytest.raises(ConfigError, match="multiple of 4"):
         shrink(config, steps=42)
+
+
+def test_overrides_mark_the_description(tmp_path):
+    """A resolved config.toml after --set says so, and reads back as the same config."""
+    plain = load("exp1_good")
+    config = load("exp1_good", ["run.seeds=2", "run.n=16"])
+    assert config.description == f"{plain.description} [--set run.seeds=2, run.n=16]"
+    (tmp_path / "config.toml").write_text(dumps(config))
+    assert load(str(tmp_path / "config.toml")) == config
+    assert load("exp1_good", ["description='mine'", "run.seeds=2"]).description == "mine"
