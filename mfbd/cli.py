@@ -115,8 +115,7 @@ class ProgressBar:
         now = time.perf_counter()
         if self.start is None or self.start[0] != arm or done < self.start[2]:
             self.start = (arm, now, done)
-            rate_text = "compiled"
-            eta_text = "?"
+            rate_text, eta_text = "- steps/s", "?"  # this arm's first chunk: its compilation included
         else:
             _, t0, d0 = self.start
             rate = (done - d0) / max(now - t0, 1e-9)

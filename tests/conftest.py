@@ -1,5 +1,48 @@
-"""Test session set-up: float64 available (tests choose their dtype explicitly)."""
+"""Test session set-up: float64 available (tests choose their dtype explicitly), and small configs.
+
+``SMALL_GD`` (one gradient-flow arm) and ``SMALL`` (named, with a birth-death arm
+too) are the small TOML configs of the config and CLI tests; the fixtures
+``small_config`` and ``smoke`` give them and the bundled configs as smoke runs.
+"""
 
 import jax
+import pytest
 
 jax.config.update("jax_enable_x64", True)
+
+SMALL_GD = """\
+[problem]
+name = "gaussian_mixture_1d"
+
+[run]
+steps = 40
+n = 16
+
+[arms.gd]
+scheme = "gradient_flow"
+dt = 0.01
+"""
+
+SMALL = (
+    'name = "small"\ndescription = "a small config"\n\n'
+    + SMALL_GD
+    + '\n[arms.bd]\nscheme = "birth_death"\ndt = 0.01\nalpha = 5.0\nquench_last = 10\n'
+)
+
+
+@pytest.fixture
+def small_config(tmp_path):
+    """The :data:`SMALL` config (gd and bd arms, 40 steps of 16 particles, one seed)."""
+    from mfbd.config import load
+
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    return load(str(path))
+
+
+@pytest.fixture
+def smoke():
+    """``smoke(name, **sizes)``: a bundled config as a smoke run (:func:`mfbd.config.shrink`)."""
+    from mfbd.config import load, shrink
+
+    return lambda name, **sizes: shrink(load(name), **sizes)

@@ -7,22 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import SMALL_GD as SMALL
 
 from mfbd.cli import main
 from mfbd.config import bundled
-
-SMALL = """\
-[problem]
-name = "gaussian_mixture_1d"
-
-[run]
-steps = 40
-n = 16
-
-[arms.gd]
-scheme = "gradient_flow"
-dt = 0.01
-"""
 
 
 def _one_line_error(capsys, code, fragment):
@@ -109,3 +97,30 @@ def test_list_and_help(capsys):
 def test_python_dash_m_mfbd():
     done = subprocess.run([sys.executable, "-m", "mfbd", "list"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "exp1_good" in done.stdout
+
+
+def test_version(capsys):
+    import mfbd
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out == f"mfbd {mfbd.__version__}\n"  # not installed here: the source tree's
+
+
+def test_progress_bar_rate_and_eta_are_per_arm_without_compile_time(monkeypatch):
+    """gd runs 30 steps/s; bd compiles for 99 s, then runs 30 steps/s: its bar says 30, not (30 + 30)/101."""
+    import io
+
+    from mfbd import cli
+
+    clock = iter([0.0, 1.0, 100.0, 101.0])
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    stream = io.StringIO()
+    bar = cli.ProgressBar(stream)
+    for arm, done in (("gd", 10), ("gd", 40), ("bd", 10), ("bd", 40)):
+        bar(arm, done, 40)
+    frames = stream.getvalue().split("\r")[1:]
+    assert "gd" in frames[1] and "40/40 steps  30 steps/s  ETA 0:00:00" in frames[1]
+    assert "bd" in frames[2] and "10/40 steps  - steps/s  ETA ?" in frames[2]
+    assert "bd" in frames[3] and "40/40 steps  30 steps/s  ETA 0:00:00" in frames[3]

@@ -4,6 +4,7 @@ import dataclasses
 import tomllib
 
 import pytest
+from conftest import SMALL
 
 from mfbd.config import (
     BirthDeathArm,
@@ -19,29 +20,6 @@ from mfbd.config import (
     shrink,
 )
 from mfbd.problems import notebook_time
-
-SMALL = """\
-name = "small"
-description = "a small config"
-
-[problem]
-name = "gaussian_mixture_1d"
-
-[run]
-steps = 40
-n = 16
-
-[arms.gd]
-scheme = "gradient_flow"
-dt = 0.01
-
-[arms.bd]
-scheme = "birth_death"
-dt = 0.01
-alpha = 5.0
-quench_last = 10
-"""
-
 
 #: The configs of the paper's figures (others are bundled for experiments/).
 PAPER = ("exp1_good", "exp1_bad", "exp2_2020", "exp2_icml", "exp2_meanfield")
