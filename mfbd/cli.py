@@ -4,6 +4,10 @@ Errors in the input (config, ``--set``, directories) print one line
 ``mfbd: error: ...`` to stderr and exit with code 2, writing nothing.
 Exit codes: 0 done, 1 an arm stopped on a non-finite value, 2 bad input,
 130 interrupted (a checkpoint was written; continue with ``--resume``).
+
+The command composes the pieces: :mod:`mfbd.runner` runs (and neither prints
+nor draws), :class:`ProgressBar` reports on a terminal, then the failures,
+the figures (:func:`mfbd.plotting.plot_run`) and the summary table.
 """
 
 from __future__ import annotations
