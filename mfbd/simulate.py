@@ -29,6 +29,11 @@ def _is_count(dtype) -> bool:
     return jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.bool_)
 
 
+def _summarise(values: jax.Array) -> jax.Array:
+    """One Info field over a record's steps: event counts summed (as int32), other fields the last step's."""
+    return values.astype(jnp.int32).sum(axis=0) if _is_count(values.dtype) else values[-1]
+
+
 def _record(state: State, info: Info, observe: Observe | None) -> dict:
     """The one row builder: the state's step, every Info field, then the observables."""
     row = {"step": state.step, **info._asdict()}
@@ -85,20 +90,14 @@ def run_chunk(scheme: Scheme, num_records: int, record_every: int, observe: Obse
 
     @jax.jit
     def run(key, state: State):
-        def one_step(carry, _):
-            state, acc = carry
-            state, info = scheme.step(jax.random.fold_in(key, state.step), state)
-            acc = Info(*(a + b.astype(a.dtype) if _is_count(a.dtype) else b for a, b in zip(acc, info, strict=True)))
-            return (state, acc), None
+        def one_step(state, _):
+            return scheme.step(jax.random.fold_in(key, state.step), state)
 
         def one_record(state, _):
-            (state, acc), _ = jax.lax.scan(one_step, (state, blank), None, length=record_every)
-            return state, _record(state, acc, observe)
+            state, infos = jax.lax.scan(one_step, state, None, length=record_every)  # Info of [record_every]
+            info = Info(*(_summarise(x) for x in infos))
+            return state, _record(state, info, observe)
 
-        shapes = jax.eval_shape(scheme.step, key, state)[1]
-        blank = jax.tree_util.tree_map(
-            lambda s: jnp.zeros(s.shape, jnp.int32 if _is_count(s.dtype) else s.dtype), shapes
-        )
         return jax.lax.scan(one_record, state, None, length=num_records)
 
     return jax.jit(jax.vmap(run)) if seeds else run
