@@ -66,6 +66,7 @@ __all__ = [
     "make_problem",
     "make_scheme",
     "make_observe",
+    "shrink",
 ]
 
 
@@ -481,6 +482,36 @@ def load(source: str, sets: list[str] | tuple[str, ...] = ()) -> Config:
         return parse(raw, path.stem)
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}") from None
+
+
+def shrink(config: Config, *, steps: int = 40, n: int = 16, seeds: int = 2) -> Config:
+    """A smoke version of ``config``: ``steps`` steps of ``n`` particles for ``seeds`` seeds.
+
+    ``record_every = chunk = steps // 4`` and ``checkpoint_every = steps // 2``.
+    Each arm's ``quench_last`` keeps its fraction of the run, rounded to a
+    multiple of ``record_every`` (at least ``record_every`` when it was not 0).
+
+    Raises:
+      ConfigError: ``steps`` is not a positive multiple of 4, or ``n``/``seeds`` < 1.
+    """
+    if steps <= 0 or steps % 4:
+        raise ConfigError(f"shrink: steps must be a positive multiple of 4, got {steps}")
+    if n < 1 or seeds < 1:
+        raise ConfigError(f"shrink: n and seeds must be ≥ 1, got n = {n}, seeds = {seeds}")
+    every = steps // 4
+    run = dataclasses.replace(
+        config.run, steps=steps, n=n, seeds=seeds, record_every=every, chunk=every, checkpoint_every=steps // 2
+    )
+    arms = []
+    for arm_name, arm in config.arms:
+        quench = getattr(arm, "quench_last", None)
+        if quench:
+            scaled = every * round(quench * steps / (config.run.steps * every))
+            arm = dataclasses.replace(arm, quench_last=min(max(scaled, every), steps))
+        arms.append((arm_name, arm))
+    small = dataclasses.replace(config, run=run, arms=tuple(arms))
+    _check_consistency(small)
+    return small
 
 
 # --- writing ------------------------------------------------------------------------------------------------------

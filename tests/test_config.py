@@ -16,6 +16,7 @@ from mfbd.config import (
     make_problem,
     make_scheme,
     parse,
+    shrink,
 )
 from mfbd.problems import notebook_time
 
@@ -228,3 +229,15 @@ def test_missing_and_unparsable_files(tmp_path):
     path.write_text(SMALL.replace("[arms.gd]", "[arms.gd]\nname = 'x'\n[arms.gd]"))
     with pytest.raises(ConfigError, match="not valid TOML"):
         load(str(path))
+
+
+def test_shrink_makes_a_smoke_config_and_rescales_quench_last():
+    config = load("exp1_good")  # 3000 steps, quench_last = 1000 on both birth-death arms
+    small = shrink(config, steps=40, n=8, seeds=3)
+    assert (small.run.steps, small.run.n, small.run.seed_list) == (40, 8, (0, 1, 2))
+    assert (small.run.record_every, small.chunk, small.checkpoint_every) == (10, 10, 20)
+    assert [getattr(arm, "quench_last", None) for _, arm in small.arms] == [None, 10, 10]  # 1/3 of 40 → 10
+    assert [getattr(arm, "quench_last", None) for _, arm in shrink(config, steps=400).arms] == [None, 100, 100]
+    assert small.problem == config.problem and small.name == config.name
+    with pytest.raises(ConfigError, match="multiple of 4"):
+        shrink(config, steps=42)

@@ -24,14 +24,15 @@ import pytest
 import mfbd
 from mfbd import runner
 from mfbd.cli import main
-from mfbd.config import bundled, load, make_problem, make_scheme
+from mfbd.config import bundled, load, make_problem, make_scheme, shrink
 
 
 def smoke_sets(name, steps=40):
-    """Overrides that make a bundled config a smoke run: 2 seeds of 16 particles, 4 chunks, 2 checkpoints."""
-    sets = [f"run.steps={steps}", "run.n=16", "run.seeds=2", "run.record_every=10", "run.chunk=10"]
-    sets.append("run.checkpoint_every=20")
-    sets += [f"arms.{a}.quench_last=10" for a, arm in load(name).arms if getattr(arm, "quench_last", None)]
+    """Overrides that make a bundled config a smoke run (config.shrink): 2 seeds of 16 particles, 4 chunks."""
+    small = shrink(load(name), steps=steps)
+    keys = ("steps", "n", "seeds", "record_every", "chunk", "checkpoint_every")
+    sets = [f"run.{key}={getattr(small.run, key)}" for key in keys]
+    sets += [f"arms.{a}.quench_last={arm.quench_last}" for a, arm in small.arms if getattr(arm, "quench_last", None)]
     return sets
 
 
