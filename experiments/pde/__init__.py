@@ -50,7 +50,7 @@ STAGES = ("grid", "box", "dt sweep", "particles", "particle dt", "bd check", "pu
 
 
 def run_stages(sizes, stages, out: Path, info: dict) -> dict:
-    """Run ``stages`` at ``sizes`` into ``out`` (float64); ``info`` gains each stage's wall seconds."""
+    """Run ``stages`` at ``sizes`` into ``out``; ``info`` gains each stage's wall seconds."""
     problem = mfbd.problems.gaussian_mixture_1d()
     seeds_for = dict(zip(sizes.ns, sizes.seeds, strict=True))
     t_end, ref_level = max(TIMES), max(sizes.levels)
@@ -67,9 +67,31 @@ def run_stages(sizes, stages, out: Path, info: dict) -> dict:
         print(f"[{name}]", flush=True)
         start = time.perf_counter()
         fn, fn_args = table[name]
-        fn(*fn_args)
+        with jax.enable_x64(True):  # the PDE in float64; the particles cast themselves to float32
+            fn(*fn_args)
         info[f"wall {name}"] = time.perf_counter() - start
     return info
+
+
+def study(sizes, out: Path, stages=STAGES, command: str = "python -m experiments.pde") -> None:
+    """Run ``stages`` at ``sizes`` into ``out`` and record ``run_info.csv`` (kept from earlier stages)."""
+    out.mkdir(parents=True, exist_ok=True)
+    info = {}
+    if stages != STAGES and (out / "run_info.csv").exists():
+        info = {r["key"]: r["value"] for r in read_rows(out / "run_info.csv")}
+    run_stages(sizes, stages, out, info)
+    info["wall total"] = sum(float(info.get(f"wall {name}", 0.0)) for name in STAGES)
+    info |= dict(command=command)
+    info |= dict(levels=" ".join(map(str, sizes.levels)), ns=" ".join(map(str, sizes.ns)))
+    info |= dict(seeds=" ".join(map(str, sizes.seeds)))
+    write_rows(out / "run_info.csv", [dict(key=k, value=v) for k, v in info.items()])
+
+
+def render(out: Path) -> None:
+    """particle_slopes.csv, the figures and REPORT.md, from the CSVs in ``out``."""
+    fit_particle_slopes(out)
+    figures(out)
+    report(out)
 
 
 def main(argv=None) -> int:
@@ -81,20 +103,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     out = args.out or (RUNS / "pde_quick" if args.quick else RESULTS / "pde")
     if not args.report_only:
-        sizes = QUICK if args.quick else FULL
-        out.mkdir(parents=True, exist_ok=True)
-        info = {}
-        if args.only and (out / "run_info.csv").exists():
-            info = {r["key"]: r["value"] for r in read_rows(out / "run_info.csv")}
-        with jax.enable_x64(True):  # the PDE in float64; the particles cast themselves to float32
-            run_stages(sizes, args.only or STAGES, out, info)
-        info["wall total"] = sum(float(info.get(f"wall {name}", 0.0)) for name in STAGES)
-        info |= dict(command="python -m experiments.pde" + (" --quick" if args.quick else ""))
-        info |= dict(levels=" ".join(map(str, sizes.levels)), ns=" ".join(map(str, sizes.ns)))
-        info |= dict(seeds=" ".join(map(str, sizes.seeds)))
-        write_rows(out / "run_info.csv", [dict(key=k, value=v) for k, v in info.items()])
-    fit_particle_slopes(out)
-    figures(out)
-    report(out)
+        command = "python -m experiments.pde" + (" --quick" if args.quick else "")
+        study(QUICK if args.quick else FULL, out, tuple(args.only or STAGES), command)
+    render(out)
     print(f"results in {out}")
     return 0

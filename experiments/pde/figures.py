@@ -64,7 +64,7 @@ def pde_checks(out):
     axes = fig.subplots(1, 3)
     for r in orders:
         if r["t"] == 1.0:
-            diffs = np.array([float(x) for x in r["successive_differences"].split()])
+            diffs = np.array([float(x) for x in str(r["successive_differences"]).split()])
             h = np.array([grid_at(k).spacing[0] for k in range(len(diffs))])
             label = f"α={r['alpha']:g} {r['limiter']}: order {r['fitted_order']:.2f}"
             axes[0].loglog(h, diffs, "o-", label=label)
