@@ -2,12 +2,6 @@
 
 Per-step keys are ``fold_in(key, state.step)``, so a run is the same whatever
 its chunking, and a run resumed from a saved state continues the same stream.
-
-A record is ``{"step": state.step, **info._asdict(), **observe(state)}``: the
-fields of :class:`~mfbd.schemes.base.Info` flow into it by name. Integer
-fields (``killed``, ``born``: event counts) are summed since the previous
-record; the others are the last step's values. Seed ensembles run as one
-program, ``run_chunk(..., seeds=True)``, with the keys of :func:`seed_keys`.
 """
 
 from __future__ import annotations
@@ -20,88 +14,49 @@ import jax.numpy as jnp
 
 from mfbd.schemes.base import Info, Scheme, State
 
-__all__ = ["simulate", "run_chunk", "initial_record", "seed_keys", "state_energy"]
-
-Observe = Callable[[State], dict]
-
-
-def _is_count(dtype) -> bool:
-    return jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.bool_)
-
-
-def _record(state: State, info: Info, observe: Observe | None) -> dict:
-    """The one row builder: the state's step, every Info field, then the observables."""
-    row = {"step": state.step, **info._asdict()}
-    if observe is not None:
-        row.update(observe(state))
-    return row
-
-
-def initial_record(state: State, observe: Observe | None = None) -> dict:
-    """The step-0 record of ``state`` (fresh from ``scheme.init``), in the layout of the later records.
-
-    t = 0, E and V̄ = Σ_i w_i V_i of the state, ESS = 1/Σ_i w_i², and zero for the
-    event counts (every other Info field).
-    """
-    w = jax.nn.softmax(state.log_weights)
-    values = dict.fromkeys(Info._fields, jnp.zeros((), jnp.int32))
-    values.update(
-        time=jnp.zeros_like(state.energy),
-        energy=state.energy,
-        mean_potential=jnp.dot(w, state.potential),
-        ess=1.0 / jnp.sum(w * w),
-    )
-    return _record(state, Info(**values), observe)
-
-
-def state_energy(problem, name: str = "state_energy") -> Observe:
-    """An observer ``state -> {name: E(μ)}``: the energy of the state *after* the reaction.
-
-    ``Info.energy`` is E before the reaction (the oracle pass of the step); this
-    is E of the particles and weights the step returns.
-    """
-
-    def observe(state: State) -> dict:
-        return {name: problem.energy(state.particles, jax.nn.softmax(state.log_weights))}
-
-    return observe
-
-
-def seed_keys(seeds) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """``(particle_keys, init_keys, run_keys)``, each ``[S]``: seed s uses ``split(key(s), 3)``."""
-    keys = jax.vmap(lambda s: jax.random.split(jax.random.key(s), 3))(jnp.asarray(seeds, jnp.uint32))
-    return keys[:, 0], keys[:, 1], keys[:, 2]
+__all__ = ["simulate", "run_chunk"]
 
 
 @functools.lru_cache(maxsize=64)
-def run_chunk(scheme: Scheme, num_records: int, record_every: int, observe: Observe | None = None, seeds: bool = False):
+def run_chunk(scheme: Scheme, num_records: int, record_every: int, observe: Callable | None = None):
     """A jitted ``(key, state) -> (state, trace)`` running num_records·record_every steps.
 
-    Each record holds the state's step, the fields of the last step's Info (event
-    counts summed since the previous record) and ``observe(state)`` if given.
-    With ``seeds=True`` the function is ``jit(vmap(...))`` over a leading axis of
-    keys and states (one seed per entry; keys e.g. from :func:`seed_keys`).
+    Each record holds the state's step, the last step's time, energy, V̄ and ESS,
+    the kill and birth counts summed since the previous record, and
+    ``observe(state)`` if given.
     """
 
     @jax.jit
     def run(key, state: State):
         def one_step(carry, _):
-            state, acc = carry
+            state, _, killed, born = carry
             state, info = scheme.step(jax.random.fold_in(key, state.step), state)
-            acc = Info(*(a + b.astype(a.dtype) if _is_count(a.dtype) else b for a, b in zip(acc, info, strict=True)))
-            return (state, acc), None
+            return (state, info, killed + info.killed.astype(jnp.int32), born + info.born.astype(jnp.int32)), None
 
         def one_record(state, _):
-            (state, acc), _ = jax.lax.scan(one_step, (state, blank), None, length=record_every)
-            return state, _record(state, acc, observe)
+            zero = jnp.zeros((), jnp.int32)
+            (state, last, killed, born), _ = jax.lax.scan(
+                one_step, (state, blank, zero, zero), None, length=record_every
+            )
+            row = {
+                "step": state.step,
+                "time": last.time,
+                "energy": last.energy,
+                "mean_potential": last.mean_potential,
+                "killed": killed,
+                "born": born,
+                "ess": last.ess,
+            }
+            if observe is not None:
+                row.update(observe(state))
+            return state, row
 
-        shapes = jax.eval_shape(scheme.step, key, state)[1]
-        blank = jax.tree_util.tree_map(
-            lambda s: jnp.zeros(s.shape, jnp.int32 if _is_count(s.dtype) else s.dtype), shapes
-        )
+        real = jnp.zeros((), state.energy.dtype)
+        count = jnp.zeros((), jnp.int32)
+        blank = Info(time=real, energy=real, mean_potential=real, killed=count, born=count, ess=real)
         return jax.lax.scan(one_record, state, None, length=num_records)
 
-    return jax.jit(jax.vmap(run)) if seeds else run
+    return run
 
 
 def simulate(
@@ -111,9 +66,8 @@ def simulate(
     num_steps: int,
     *,
     record_every: int = 1,
-    observe: Observe | None = None,
+    observe: Callable[[State], dict] | None = None,
     chunk_size: int | None = None,
-    record_initial: bool = False,
 ) -> tuple[State, dict]:
     """Run ``num_steps`` steps of ``scheme`` from ``state``.
 
@@ -126,14 +80,11 @@ def simulate(
       observe: optional ``state -> dict`` of arrays recorded with each row.
       chunk_size: steps per compiled call (default: all at once); the result
         does not depend on it.
-      record_initial: also record ``state`` itself first (:func:`initial_record`).
 
     Returns:
       ``(state, trace)``: the final state and a dict of arrays with leading axis
-      ``num_steps // record_every`` (one more with ``record_initial``; keys
-      ``step``, the fields of :class:`~mfbd.schemes.base.Info` (``time``,
-      ``energy``, ``mean_potential``, ``killed``, ``born``, ``ess``, ...) and
-      the observables).
+      ``num_steps // record_every`` (keys ``step``, ``time``, ``energy``,
+      ``mean_potential``, ``killed``, ``born``, ``ess`` and the observables).
 
     ``simulate`` vmaps over keys (and states) for seed ensembles::
 
@@ -149,8 +100,6 @@ def simulate(
     total = num_steps // record_every
     per_chunk = total if chunk_size is None else chunk_size // record_every
     traces = []
-    if record_initial:
-        traces.append(jax.tree_util.tree_map(lambda a: a[None], initial_record(state, observe)))
     done = 0
     while done < total:
         records = min(per_chunk, total - done)

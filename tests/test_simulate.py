@@ -8,7 +8,6 @@ import pytest
 
 import mfbd
 from mfbd.problems import gaussian_mixture_1d
-from mfbd.simulate import run_chunk, seed_keys, state_energy
 
 
 def _setup():
@@ -60,54 +59,3 @@ def test_bad_arguments_are_named():
         mfbd.simulate(jax.random.key(0), scheme, state, 10, record_every=3)
     with pytest.raises(ValueError, match="num_steps must be a positive integer"):
         mfbd.simulate(jax.random.key(0), scheme, state, 0)
-
-
-def test_record_initial_prepends_the_step_0_row():
-    problem, scheme, start = _setup()
-    state = scheme.init(start)
-    observe = state_energy(problem, "E")
-    _, plain = mfbd.simulate(jax.random.key(1), scheme, state, 20, record_every=5, observe=observe)
-    _, trace = mfbd.simulate(jax.random.key(1), scheme, state, 20, record_every=5, observe=observe, record_initial=True)
-    w = np.full(32, 1 / 32)
-    by_hand = {
-        "step": 0,
-        "time": 0.0,
-        "energy": float(state.energy),
-        "mean_potential": float(np.dot(w, state.potential)),
-        "killed": 0,
-        "born": 0,
-        "ess": 32.0,
-        "E": float(problem.energy(state.particles, jnp.asarray(w))),
-    }
-    assert set(trace) == set(by_hand)
-    for name, value in by_hand.items():
-        np.testing.assert_allclose(trace[name][0], value, rtol=1e-12, err_msg=name)
-        np.testing.assert_array_equal(trace[name][1:], plain[name], err_msg=name)
-    np.testing.assert_allclose(trace["E"][0], trace["energy"][0], rtol=1e-12)  # no reaction before step 0
-
-
-def test_state_energy_is_the_energy_after_the_reaction():
-    problem, scheme, start = _setup()
-    observe = state_energy(problem)
-    state, trace = mfbd.simulate(jax.random.key(3), scheme, scheme.init(start), 10, record_every=10, observe=observe)
-    w = jax.nn.softmax(state.log_weights)
-    np.testing.assert_allclose(trace["state_energy"][-1], problem.energy(state.particles, w), rtol=1e-12)
-
-
-def test_seed_ensemble_chunk_equals_the_loop_over_seeds():
-    """run_chunk(seeds=True) with seed_keys: seed s is the single run from split(key(s), 3)."""
-    problem, scheme, _ = _setup()
-    seeds = [0, 3, 5]
-    k_particles, k_init, k_run = seed_keys(seeds)
-    particles = jax.vmap(lambda k: problem.init_particles(k, 32))(k_particles)
-    states = jax.vmap(scheme.init)(particles, k_init)
-    batched = run_chunk(scheme, 4, 5, seeds=True)(k_run, states)
-    for i, seed in enumerate(seeds):
-        keys = jax.random.split(jax.random.key(seed), 3)
-        state = scheme.init(problem.init_particles(keys[0], 32), keys[1])
-        single = run_chunk(scheme, 4, 5)(keys[2], state)
-        ith = jax.tree_util.tree_map(lambda a, i=i: a[i], batched)
-        # The same draws and decisions; the floats agree to rounding (vmap reorders the sums).
-        for name in ("step", "killed", "born"):
-            np.testing.assert_array_equal(ith[1][name], single[1][name])
-        chex.assert_trees_all_close(ith, single, rtol=1e-12, atol=1e-14)
