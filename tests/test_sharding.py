@@ -26,7 +26,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def run_fresh(args, devices=4, timeout=600):
     """Run ``python args`` from the repository root with ``devices`` fake CPU devices; parse its JSON output."""
-    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES=str(devices))
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # mfbd from this checkout
+    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES=str(devices), PYTHONPATH=path)
     done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode in (0, 1), done.stderr[-3000:]
     return json.loads(done.stdout[done.stdout.index("{") :])
