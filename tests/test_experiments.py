@@ -1,4 +1,4 @@
-"""Smoke versions of the experiment drivers (experiments/paper.py) produce their tables and figures."""
+"""Smoke versions of the experiment drivers (experiments/paper/) produce their tables and figures."""
 
 import csv
 
@@ -37,5 +37,40 @@ def test_power_law_fit_recovers_the_exponent():
 
     n = np.array([50.0, 100, 200, 400, 800, 1600])
     energy = 0.01 + 0.3 / n
-    slope, limit = paper.fit_power_law(n, energy, np.full(n.size, 1e-6))
+    slope, limit = paper.fit_finite_n(n, energy, np.full(n.size, 1e-6))
     assert abs(slope + 1) < 0.01 and abs(limit - 0.01) < 1e-4
+
+
+def test_power_law_fits_recover_exponent_prefactor_and_offset():
+    import numpy as np
+
+    from experiments.common import fit_power_law
+
+    x = np.array([50.0, 100, 200, 500, 1000, 2000])
+    plain = fit_power_law(x, 3.0 * x**-0.5)  # exact data: the log-log fit is exact, χ² = 0
+    assert abs(plain.exponent + 0.5) < 1e-12 and abs(plain.prefactor - 3.0) < 1e-10 and plain.exponent_se < 1e-10
+    shifted = fit_power_law(x, 2.0 / x - 1e-4, np.full(x.size, 1e-7), offset=True)
+    assert abs(shifted.exponent + 1) < 1e-3 and abs(shifted.offset + 1e-4) < 1e-7 and abs(shifted.prefactor - 2) < 0.01
+    assert shifted.lo <= shifted.exponent <= shifted.hi
+
+
+def test_pde_report_renders_from_the_committed_tables(tmp_path):
+    """``python -m experiments.pde --report-only`` on the committed CSVs refits the slopes to the committed ones
+    and writes the committed REPORT.md."""
+    import shutil
+
+    import numpy as np
+
+    from experiments import pde
+    from experiments.common import read_rows
+
+    committed = pde.RESULTS / "pde"
+    out = shutil.copytree(committed, tmp_path / "pde")
+    pde.main(["--report-only", "--out", str(out)])
+    assert (out / "REPORT.md").read_text() == (committed / "REPORT.md").read_text()
+    for got, want in zip(
+        read_rows(out / "particle_slopes.csv"), read_rows(committed / "particle_slopes.csv"), strict=True
+    ):
+        assert got.keys() == want.keys()
+        for k, v in want.items():
+            assert got[k] == v if isinstance(v, str) else np.isclose(got[k], v, rtol=1e-9, atol=0), (k, got[k], v)

@@ -2,7 +2,7 @@
 
 The multi-device checks need fake CPU devices, which must be set before JAX
 starts, so they run in fresh processes: ``tests/multidevice_checks.py`` with
-``JAX_NUM_CPU_DEVICES=4``, and ``experiments/benchmarks/multiprocess.py`` for 2
+``JAX_NUM_CPU_DEVICES=4``, and ``tests/multiprocess_checks.py`` for 2
 processes of 2 devices each.
 """
 
@@ -26,7 +26,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def run_fresh(args, devices=4, timeout=600):
     """Run ``python args`` from the repository root with ``devices`` fake CPU devices; parse its JSON output."""
-    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES=str(devices))
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # mfbd from this checkout
+    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES=str(devices), PYTHONPATH=path)
     done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode in (0, 1), done.stderr[-3000:]
     return json.loads(done.stdout[done.stdout.index("{") :])
@@ -89,7 +90,7 @@ def test_four_devices_birth_death_analytic_law():
 
 @pytest.mark.slow
 def test_two_processes_match_one_process():
-    report = run_fresh(["-m", "experiments.benchmarks.multiprocess"], devices=2)
+    report = run_fresh(["-m", "tests.multiprocess_checks"], devices=2)
     for case in ("gradient_flow_data", "birth_death_kernel"):
         r = report[case]
         assert r["max_abs_particle_difference"] < 1e-4, (case, r)

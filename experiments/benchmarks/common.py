@@ -10,14 +10,13 @@ rounds of the per-round ratio. Compile time is measured apart, once, with
 from __future__ import annotations
 
 import dataclasses
-import os
-import platform
 import time
 from collections.abc import Callable
 
 import jax
-import jaxlib
 import numpy as np
+
+from experiments.common import machine_record
 
 __all__ = ["Row", "Settings", "Timings", "compile_seconds", "interleaved", "machine", "ready"]
 
@@ -34,7 +33,7 @@ class Settings:
         return max(3, full // 3) if self.quick else full
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(kw_only=True)
 class Row:
     """One line of the results table.
 
@@ -109,24 +108,5 @@ def compile_seconds(fn, *args) -> tuple[float, Callable]:
 
 
 def machine() -> dict:
-    """Where the numbers came from: CPU, cores, load, versions, JAX backend."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    devices = jax.devices()
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0],
-        "backend": jax.default_backend(),
-        "devices": f"{len(devices)} x {devices[0].device_kind}",
-        "jax": jax.__version__,
-        "jaxlib": jaxlib.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "dtype": "float32",
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-    }
+    """Where the numbers came from (:func:`experiments.common.machine_record`); the benchmarks run in float32."""
+    return machine_record(dtype="float32")

@@ -13,8 +13,8 @@ import time
 import jax
 import numpy as np
 
-import mfbd
 from experiments.benchmarks.common import Row, Settings, compile_seconds, ready
+from mfbd.config import load, make_problem, make_scheme
 from mfbd.simulate import run_chunk
 
 N = 200
@@ -22,21 +22,17 @@ SEEDS = 32
 RECORD_EVERY = 10
 
 
-def notebook_arm(problem, arm: str, num_steps: int):
-    """The three arms of experiment 1 with the notebook settings (paper-notes §5)."""
-    if arm == "gd":
-        return mfbd.gradient_flow(problem, 0.01)
-    prior = "fill_deficit" if arm == "gd_bd_prior" else None
-    return mfbd.birth_death(
-        problem,
-        0.01,
-        5.0,
-        rates="uncentred",
-        probability="linear",
-        control="rebalance",
-        prior=prior,
-        quench_after=num_steps - 1000,
-    )
+#: The notebook arms (:mod:`experiments.benchmarks.notebook_numpy`) and their names in the bundled configs.
+CONFIG_ARMS = {"gd": "gd", "gd_bd": "bd", "gd_bd_prior": "bd_prior"}
+
+
+def notebook_arm(start: str, arm: str, num_steps: int):
+    """(problem, scheme) of a notebook arm of experiment 1 for a run of ``num_steps``, from the bundled config
+    ``exp1_<start>`` (dt 0.01, α 5, uncentred rates, linear probabilities, rebalance, birth-death off for the
+    last 1000 steps)."""
+    cfg = load(f"exp1_{start}")
+    problem = make_problem(cfg.problem, N, False)
+    return problem, make_scheme(problem, dict(cfg.arms)[CONFIG_ARMS[arm]], num_steps)
 
 
 def seed_states(scheme, problem, keys):
@@ -46,8 +42,7 @@ def seed_states(scheme, problem, keys):
 
 def run(settings: Settings) -> list[Row]:
     steps = 1500 if settings.quick else 3000
-    problem = mfbd.problems.gaussian_mixture_1d("good")
-    scheme = notebook_arm(problem, "gd_bd", steps)
+    problem, scheme = notebook_arm("good", "gd_bd", steps)
     init_keys, run_keys = jax.random.split(jax.random.key(0))
     init_keys, run_keys = jax.random.split(init_keys, SEEDS), jax.random.split(run_keys, SEEDS)
     states = seed_states(scheme, problem, init_keys)
@@ -74,16 +69,22 @@ def run(settings: Settings) -> list[Row]:
     seed_steps = SEEDS * steps
     bench = f"3 seed ensemble {SEEDS} x {steps} steps"
     return [
-        Row(bench, "sequential runs", seed_steps / seq, "seed-steps/s", note=f"compile {compile_single:.1f} s"),
         Row(
-            bench,
-            "vmapped / sequential throughput",
-            seed_steps / vm,
-            "seed-steps/s",
-            "sequential",
-            seed_steps / seq,
-            float(np.median(np.asarray(sequential) / np.asarray(vmapped))),
-            ">= 4",
-            f"compile {compile_vmapped:.1f} s; GD+BD notebook settings, n={N}",
+            benchmark=bench,
+            case="sequential runs",
+            value=seed_steps / seq,
+            unit="seed-steps/s",
+            note=f"compile {compile_single:.1f} s",
+        ),
+        Row(
+            benchmark=bench,
+            case="vmapped / sequential throughput",
+            value=seed_steps / vm,
+            unit="seed-steps/s",
+            baseline="sequential",
+            baseline_value=seed_steps / seq,
+            ratio=float(np.median(np.asarray(sequential) / np.asarray(vmapped))),
+            target=">= 4",
+            note=f"compile {compile_vmapped:.1f} s; GD+BD notebook settings, n={N}",
         ),
     ]

@@ -110,15 +110,15 @@ def run(settings: Settings) -> list[Row]:
         label = f"{mode} n={n}{' m=' + str(n) if mode == 'data' else ''} block={block} ({blocked})"
         rows.append(
             Row(
-                "2 memory",
-                f"{label}: XLA temp / one {shape} f32",
-                r["temp_bytes"] / MiB,
-                "MiB",
-                f"one {shape} f32",
-                r["full_matrix_bytes"] / MiB,
-                r["temp_bytes"] / r["full_matrix_bytes"],
-                "< 1" if blocked == "blocked" else "",
-                f"peak RSS {r['peak_rss_bytes'] / MiB:.0f} MiB",
+                benchmark="2 memory",
+                case=f"{label}: XLA temp / one {shape} f32",
+                value=r["temp_bytes"] / MiB,
+                unit="MiB",
+                baseline=f"one {shape} f32",
+                baseline_value=r["full_matrix_bytes"] / MiB,
+                ratio=r["temp_bytes"] / r["full_matrix_bytes"],
+                target="< 1" if blocked == "blocked" else "",
+                note=f"peak RSS {r['peak_rss_bytes'] / MiB:.0f} MiB",
             )
         )
         if n == big:
@@ -127,15 +127,15 @@ def run(settings: Settings) -> list[Row]:
             note = f"{where}; quick mode uses n={big} on CPU" if big != 100_000 else where
             rows.append(
                 Row(
-                    "2 memory",
-                    f"kernel n={n} block=1024: {where}",
-                    peak / GB,
-                    "GB",
-                    "2 GB",
-                    2.0,
-                    peak / GB,
-                    "<= 2.0",
-                    note,
+                    benchmark="2 memory",
+                    case=f"kernel n={n} block=1024: {where}",
+                    value=peak / GB,
+                    unit="GB",
+                    baseline="2 GB",
+                    baseline_value=2.0,
+                    ratio=peak / GB,
+                    target="<= 2.0",
+                    note=note,
                 )
             )
     return rows

@@ -14,7 +14,6 @@ Results go to ``experiments/benchmarks/results/`` (or ``--out``):
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
 import os
@@ -29,6 +28,7 @@ import jax  # noqa: E402
 
 from experiments.benchmarks import ensemble, experiment1, memory, scaling, step  # noqa: E402
 from experiments.benchmarks.common import Row, Settings, machine  # noqa: E402
+from experiments.common import write_rows  # noqa: E402
 
 BENCHMARKS = {"step": step, "memory": memory, "ensemble": ensemble, "experiment1": experiment1, "scaling": scaling}
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
@@ -51,12 +51,8 @@ def format_table(rows: list[Row]) -> str:
 
 def write_results(rows: list[Row], info: dict, out: pathlib.Path, suffix: str):
     """``benchmarks_<suffix>.csv`` (one line per row, with ``met``) and ``machine_<suffix>.json``."""
-    with open(out / f"benchmarks_{suffix}.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        fields = [f.name for f in dataclasses.fields(Row)]
-        writer.writerow(fields + ["met"])
-        for r in rows:
-            writer.writerow([getattr(r, k) for k in fields] + [r.met])
+    columns = [f.name for f in dataclasses.fields(Row)] + ["met"]
+    write_rows(out / f"benchmarks_{suffix}.csv", [dataclasses.asdict(r) | {"met": r.met} for r in rows], columns)
     (out / f"machine_{suffix}.json").write_text(json.dumps(info, indent=1) + "\n")
 
 

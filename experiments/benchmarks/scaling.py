@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import jax
 import numpy as np
+from matplotlib.figure import Figure
 
 import mfbd
 from experiments.benchmarks.common import Row, Settings, compile_seconds, interleaved
+from experiments.common import fit_power_law, save_figure
 
 FIT_POINTS = 4
 
@@ -43,9 +45,8 @@ def series(settings: Settings):
 
 
 def fitted_slope(ns, seconds, points=FIT_POINTS):
-    """Least-squares slope of log t against log n over the largest ``points`` sizes."""
-    x, y = np.log(ns[-points:]), np.log(seconds[-points:])
-    return float(np.polyfit(x, y, 1)[0])
+    """Least-squares slope of log t against log n over the largest ``points`` sizes (equal weights)."""
+    return fit_power_law(ns[-points:], seconds[-points:]).exponent
 
 
 def run(settings: Settings, plot_path=None) -> list[Row]:
@@ -63,10 +64,10 @@ def run(settings: Settings, plot_path=None) -> list[Row]:
         curves[label] = (ns, seconds, slope, expected)
         rows.append(
             Row(
-                "5 scaling",
-                f"{label}: fitted slope of log t vs log n",
-                slope,
-                "",
+                benchmark="5 scaling",
+                case=f"{label}: fitted slope of log t vs log n",
+                value=slope,
+                unit="",
                 note=(
                     f"expected {expected}; n = {ns[0]}..{ns[-1]}, fit on the largest {FIT_POINTS}; "
                     f"t(n={ns[-1]}) = {seconds[-1] * 1e3:.1f} ms"
@@ -79,16 +80,9 @@ def run(settings: Settings, plot_path=None) -> list[Row]:
 
 
 def plot(curves, path):
-    try:
-        import matplotlib
-    except ImportError:
-        print(f"matplotlib is not installed: no plot at {path}")
-        return
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    """Step time against n on log-log axes, with n^expected guides through the largest size."""
+    fig = Figure(figsize=(6, 4.5), layout="tight")
+    ax = fig.subplots()
     for label, (ns, seconds, slope, expected) in curves.items():
         ns, seconds = np.asarray(ns), np.asarray(seconds)
         (line,) = ax.loglog(ns, seconds * 1e3, "o-", label=f"{label}: fitted slope {slope:.2f}")
@@ -99,6 +93,4 @@ def plot(curves, path):
     ax.set_title(f"Gradient-flow step time vs n ({jax.devices()[0].device_kind}, float32)", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)

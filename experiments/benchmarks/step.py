@@ -123,71 +123,43 @@ def run(settings: Settings) -> list[Row]:
 
     bench = f"1 data step n=m={N} d={DIM} block={block}"
     ms = 1e3
-    rows = [
-        Row(bench, "matmul X @ Z.T", t.median("matmul") * ms, "ms", note=f"compile {compile_times['matmul']:.2f} s")
-    ]
-    rows.append(
-        Row(
-            bench,
-            "numpy step / matmul",
-            t.median("numpy") * ms,
-            "ms",
-            "matmul",
-            t.median("matmul") * ms,
-            t.ratio("numpy", "matmul"),
-            note="plain NumPy, whole [n, m] arrays",
+    note = f"compile {compile_times['matmul']:.2f} s"
+    rows = [Row(benchmark=bench, case="matmul X @ Z.T", value=t.median("matmul") * ms, unit="ms", note=note)]
+    matmul_ms = t.median("matmul") * ms
+
+    def over(name, case, *, baseline="matmul", baseline_ms=matmul_ms, base_name="matmul", **kw):
+        """The row of ``name``'s step time against ``base_name``'s (shown as ``baseline``)."""
+        return Row(
+            benchmark=bench,
+            case=case,
+            value=t.median(name) * ms,
+            unit="ms",
+            baseline=baseline,
+            baseline_value=baseline_ms,
+            ratio=t.ratio(name, base_name),
+            **kw,
         )
-    )
+
+    rows.append(over("numpy", "numpy step / matmul", note="plain NumPy, whole [n, m] arrays"))
     for name in schemes:
-        rows.append(
-            Row(
-                bench,
-                f"{name} step / matmul",
-                t.median(name) * ms,
-                "ms",
-                "matmul",
-                t.median("matmul") * ms,
-                t.ratio(name, "matmul"),
-                "<= 2.5" if name == "gradient_flow" else "",
-                f"compile {compile_times[name]:.2f} s",
-            )
-        )
+        target = "<= 2.5" if name == "gradient_flow" else ""
+        rows.append(over(name, f"{name} step / matmul", target=target, note=f"compile {compile_times[name]:.2f} s"))
     for other in other_blocks:
-        rows.append(
-            Row(
-                bench,
-                f"gradient_flow step / matmul, block_size={other}",
-                t.median(f"block {other}") * ms,
-                "ms",
-                "matmul",
-                t.median("matmul") * ms,
-                t.ratio(f"block {other}", "matmul"),
-                note="context: another block size",
-            )
-        )
-    rows.append(
-        Row(
-            bench,
-            "numpy / gradient_flow (speed-up)",
-            t.median("gradient_flow") * ms,
-            "ms",
-            "numpy step",
-            t.median("numpy") * ms,
-            t.ratio("numpy", "gradient_flow"),
-            ">= 2",
-        )
+        case = f"gradient_flow step / matmul, block_size={other}"
+        rows.append(over(f"block {other}", case, note="context: another block size"))
+    gd_ms = t.median("gradient_flow") * ms
+    speedup = Row(
+        benchmark=bench,
+        case="numpy / gradient_flow (speed-up)",
+        value=gd_ms,
+        unit="ms",
+        baseline="numpy step",
+        baseline_value=t.median("numpy") * ms,
+        ratio=t.ratio("numpy", "gradient_flow"),
+        target=">= 2",
     )
+    rows.append(speedup)
     for name in ("birth_death", "reweighting"):
-        rows.append(
-            Row(
-                bench,
-                f"{name} / gradient_flow",
-                t.median(name) * ms,
-                "ms",
-                "gradient_flow step",
-                t.median("gradient_flow") * ms,
-                t.ratio(name, "gradient_flow"),
-                "<= 1.10",
-            )
-        )
+        case, base = f"{name} / gradient_flow", dict(baseline="gradient_flow step", baseline_ms=gd_ms)
+        rows.append(over(name, case, base_name="gradient_flow", target="<= 1.10", **base))
     return rows

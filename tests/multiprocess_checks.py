@@ -1,6 +1,6 @@
 """A sharded simulation over 2 processes on localhost, checked against one process.
 
-``python -m experiments.benchmarks.multiprocess`` starts two workers, each with
+``python -m tests.multiprocess_checks`` starts two workers, each with
 2 CPU devices (``JAX_NUM_CPU_DEVICES=2``), joined by ``jax.distributed`` through
 a loopback coordinator on a free port and gloo CPU collectives, so the particle
 mesh spans 4 devices in 2 processes. Every worker builds the same initial state
@@ -107,7 +107,7 @@ def launch(num_processes: int = 2, timeout: float = 300.0) -> dict:
         cmd = [
             sys.executable,
             "-m",
-            "experiments.benchmarks.multiprocess",
+            "tests.multiprocess_checks",
             "--worker",
             "--coordinator",
             coordinator,
