@@ -74,8 +74,7 @@ def birth_death_law(
     states = jax.vmap(lambda k: scheme.init(problem.init_particles(k, n)))(keys[:, 0])
     # Seeds stacked on axis 0, so the particles are axis 1 of every per-particle leaf.
     states = shard_state(states, particle_axis=1) if sharded else states
-    run = run_chunk(scheme, 1, steps)
-    states, trace = jax.vmap(run)(keys[:, 1], states)
+    states, trace = run_chunk(scheme, 1, steps, seeds=True)(keys[:, 1], states)
     x = np.asarray(states.particles)
     means, second = x.mean(axis=1), (x**2).mean(axis=1)
     return {

@@ -71,9 +71,8 @@ def run(settings: Settings) -> list[Row]:
             problem, scheme = notebook_arm(start_name, arm, steps)
             states = seed_states(scheme, problem, keys)
             run_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
-            seconds, program = compile_seconds(
-                jax.vmap(run_chunk(scheme, steps // RECORD_EVERY, RECORD_EVERY)), run_keys, states
-            )
+            chunk = run_chunk(scheme, steps // RECORD_EVERY, RECORD_EVERY, seeds=True)
+            seconds, program = compile_seconds(chunk, run_keys, states)
             mfbd_compile += seconds
             begin = time.perf_counter()
             _, trace = ready(program(run_keys, states))

@@ -9,13 +9,14 @@ import numpy as np
 from experiments.common import read_rows, write_rows
 from experiments.pde.base import ALPHA, PARTICLE_DT, RECORD_DT, TIMES
 from experiments.pde.bias import initial_bias
-from experiments.pde.particles import particle_energy, particle_schemes, run_particles
+from experiments.pde.particles import particle_schemes, run_particles
+from mfbd.simulate import state_energy
 
 
 def dt_bias(problem, n, seeds, t_end, out):
     """GD and reweighting are deterministic given μ₀: E(Δt = 0.01) - E(Δt = 0.005) from the same starts is
     half the Δt-bias of the particle schemes at Δt = 0.01, to first order."""
-    observe = particle_energy(problem)
+    observe = state_energy(problem, "E")
     rows = []
     for name in ("GD", "reweighting"):
         values = {}
@@ -46,7 +47,7 @@ def birth_death_bias_check(problem, n, seeds, t_end, out):
     scheme = particle_schemes(problem, PARTICLE_DT)["GD+BD"]
     num_records, record_every = round(t_end / RECORD_DT), round(RECORD_DT / PARTICLE_DT)
     e0, _, trace, wall, _ = run_particles(
-        problem, scheme, n, seeds, num_records, record_every, particle_energy(problem), seed_offset=4242
+        problem, scheme, n, seeds, num_records, record_every, state_energy(problem, "E"), seed_offset=4242
     )
     x0 = e0 - e_ref[0]
     rows = []

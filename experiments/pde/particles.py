@@ -30,16 +30,7 @@ from experiments.pde.base import (
     pde_trajectory,
 )
 from experiments.pde.bias import control_variate_bias, initial_bias
-from mfbd.simulate import run_chunk
-
-
-def particle_energy(problem):
-    """observe(state): E of the particle measure after the step (after the reaction)."""
-
-    def observe(state):
-        return {"E": problem.energy(state.particles, jax.nn.softmax(state.log_weights))}
-
-    return observe
+from mfbd.simulate import run_chunk, state_energy
 
 
 def particle_schemes(problem, dt):
@@ -61,7 +52,7 @@ def run_particles(problem, scheme, n, seeds, num_records, record_every, observe,
     particles = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), particles)
     states = jax.jit(jax.vmap(scheme.init))(particles)
     start = time.perf_counter()
-    run = jax.jit(jax.vmap(run_chunk(scheme, num_records, record_every, observe))).lower(keys, states).compile()
+    run = run_chunk(scheme, num_records, record_every, observe, seeds=True).lower(keys, states).compile()
     compile_s = time.perf_counter() - start
     start = time.perf_counter()
     final, trace = run(keys, states)
@@ -123,7 +114,7 @@ def particle_study(problem, ns, seeds_for, t_end, ref_level, out):
     record_every = round(RECORD_DT / PARTICLE_DT)
     reference = reference_runs(problem, ref_level, t_end, out)
     coarse = pde.Grid(("y", "c"), LOWER, UPPER, COARSE_BINS)
-    observe = particle_energy(problem)
+    observe = state_energy(problem, "E")  # E of the particle measure after each step
     rng = np.random.default_rng(0)
     rows, l1_rows, raw = [], [], {}
     y_bins, c_bins = np.meshgrid(*coarse.axes(), indexing="ij")
