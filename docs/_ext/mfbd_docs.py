@@ -27,9 +27,11 @@ import typing
 
 from docutils import nodes
 from docutils.statemachine import StringList
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 
+logger = logging.getLogger(__name__)
 _SIMPLE = {bool: "boolean", int: "integer", float: "number", str: "string", type(None): "none"}
 
 
@@ -273,9 +275,31 @@ def _skip_member(app, what, name, obj, skip, options):
     return None
 
 
+#: The modules of the API reference; names of the last one are indexed under ``mfbd`` (re-exports).
+API_MODULES = ("mfbd", "mfbd.problems", "mfbd.pde", "mfbd.sharding", "mfbd.schemes")
+
+
+def _check_api(app, env):
+    """Warn (an error under ``-W``) for a public name of an API module that no page documents."""
+    objects = env.get_domain("py").objects
+    for module_name in API_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            if inspect.ismodule(getattr(module, name)):
+                continue
+            if f"{module_name}.{name}" in objects or f"mfbd.{name}" in objects:
+                continue
+            value = getattr(module, name)
+            if inspect.isclass(value) or callable(value):
+                logger.warning(f"{module_name}.{name} is in __all__ but not in the API reference")
+            else:  # autodoc leaves out module constants that have no ``#:`` doc comment
+                logger.info(f"{module_name}.{name}: a constant without a ``#:`` doc comment, not in the API reference")
+
+
 def setup(app):
     app.add_directive("mfbd-config-schema", ConfigSchema)
     app.add_directive("mfbd-cli", CommandLine)
     app.connect("autodoc-skip-member", _skip_member)
     app.connect("autodoc-process-docstring", _process_docstring)
+    app.connect("env-check-consistency", _check_api)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
