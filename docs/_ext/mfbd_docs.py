@@ -95,15 +95,23 @@ def _field_docs(cls) -> dict[str, str]:
     docs = {}
     for klass in reversed(cls.__mro__):
         for target in re.findall(r":func:`~?([\w.]+)`", klass.__doc__ or ""):
-            module, _, name = target.rpartition(".")
-            try:
-                fn = getattr(importlib.import_module(module), name)
-            except (ImportError, AttributeError):
-                continue
-            docs.update(_section_docs(fn, "Args"))
+            docs.update(_section_docs(_resolve(target), "Args"))
     for klass in reversed(cls.__mro__):
         docs.update(_section_docs(klass, "Attributes"))
+    for name, text in docs.items():  # "noise, optimizer: as for :func:`mfbd.gradient_flow`."
+        same = re.fullmatch(r"as for :func:`~?([\w.]+)`\.?", text.strip())
+        if same:
+            docs[name] = _section_docs(_resolve(same.group(1)), "Args").get(name, text)
     return docs
+
+
+def _resolve(dotted: str):
+    """The object at a dotted path such as ``mfbd.problems.from_data`` (None if there is none)."""
+    module, _, name = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        return None
 
 
 def _cell(text: str) -> str:
@@ -139,7 +147,7 @@ def _table_rst(cls, header: str, config, key: str | None = None) -> list[str]:
             default = "**required**"
         meaning = field.metadata.get("doc") or meanings.get(field.name, "")
         row = [f"``{field.name}``", _type_label(hints[field.name]), default, _allowed(field, config), meaning]
-        lines += ["   * - " + _cell(row[0])] + ["     - " + _cell(c) for c in row[1:]]
+        lines += ["   * - " + _cell(row[0])] + ["     - " + _plain_text_line(_cell(c)) for c in row[1:]]
     return lines + [""]
 
 
