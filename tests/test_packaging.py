@@ -70,7 +70,7 @@ def test_sdist_is_complete_and_its_tests_run_against_the_installed_package(tmp_p
     (pathlib.Path(purelib) / "_parent_env.pth").write_text("\n".join(paths) + "\n")
     _run([python, "-m", "pip", "install", "--quiet", "--no-deps", sdist], cwd=tmp_path)
 
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH", "PYTEST_ADDOPTS")}
     where = _run([python, "-P", "-c", "import mfbd; print(mfbd.__file__); print(mfbd.__version__)"], cwd=tree, env=env)
     location, version = where.split()
     assert pathlib.Path(location).is_relative_to(venv) and version == PYPROJECT["project"]["version"]
