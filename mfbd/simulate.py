@@ -53,7 +53,7 @@ def run_chunk(scheme: Scheme, num_records: int, record_every: int, observe: Call
 
         real = jnp.zeros((), state.energy.dtype)
         count = jnp.zeros((), jnp.int32)
-        blank = Info(time=real, energy=real, mean_potential=real, killed=count, born=count, ess=real)
+        blank = Info(*(count if name in ("killed", "born", "lineages") else real for name in Info._fields))
         return jax.lax.scan(one_record, state, None, length=num_records)
 
     return run
