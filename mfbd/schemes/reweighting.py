@@ -9,6 +9,14 @@ term exactly for frozen V:
 normalised with logsumexp. ESS = 1/Σ w_i². With ``resample_below`` the units are
 resampled systematically (weights reset to uniform) whenever ESS/n falls under
 the threshold.
+
+Without resampling the weights degenerate, and units of negligible weight still
+move at full speed: they do not feel their own effect on f_μ. Under Langevin
+noise the residual f_μ - f stays non-zero, so on 2-homogeneous units
+(φ = c·relu(z·x)) these units grow without bound, their |V - V̄| becomes large,
+and one reweighting step hands them the mass (experiment 2, τ = 1e-5, Δt = 5,
+α = 1: NaN by t ≈ 6 000–9 000). Resampling (e.g. ``resample_below=0.5``)
+removes them and keeps that run finite.
 """
 
 from __future__ import annotations
