@@ -15,7 +15,7 @@ move at full speed: they do not feel their own effect on f_μ. Under Langevin
 noise the residual f_μ - f stays non-zero, so on 2-homogeneous units
 (φ = c·relu(z·x)) these units grow without bound, their |V - V̄| becomes large,
 and one reweighting step hands them the mass (experiment 2, τ = 1e-5, Δt = 5,
-α = 1: NaN by t ≈ 6 000–9 000). Resampling (e.g. ``resample_below=0.5``)
+α = 1, n = 200: NaN at t ≈ 5 900–8 800 in 3 seeds). Resampling (e.g. ``resample_below=0.5``)
 removes them and keeps that run finite.
 """
 
@@ -165,7 +165,7 @@ def reweighting(
         mask = jnp.broadcast_to(resample, (n,))
         return where_units(mask, resampled, new, n), zero, zero
 
-    options = dict(gradient=gradient, splitting=splitting, integrator=integrator)
+    options = dict(gradient=gradient, splitting=splitting, integrator=integrator, copies=resample_below is not None)
     return build_scheme(
         problem, dt, reaction, rate=rate, noise=noise, optimizer=optimizer, transport=transport, **options
     )

@@ -88,6 +88,7 @@ def build_scheme(
     gradient: str = "carried",
     splitting: str = "lie",
     integrator: str = "euler",
+    copies: bool = True,
 ) -> Scheme:
     """Assemble transport, oracle passes and a reaction into a :class:`Scheme`.
 
@@ -101,6 +102,9 @@ def build_scheme(
         Euler step; its state is per unit and follows the units through births.
       transport: False freezes positions (pure reaction dynamics).
       gradient, splitting, integrator: see the module docstring.
+      copies: False when the reaction never moves units (reweighting without
+        resampling): every unit stays its own lineage, so the lineage counts are
+        the units with w > 0 and the ESS, without a sort.
     """
     check_options(optimizer, gradient, splitting, integrator)
     heun = integrator == "heun"
@@ -202,8 +206,8 @@ def build_scheme(
         new = new._replace(step=state.step + 1)
         w = jax.nn.softmax(new.log_weights)
         ess = 1.0 / jnp.sum(w * w)
-        if reaction is None:
-            lineages, effective = jnp.asarray(w.shape[0], jnp.int32), ess
+        if reaction is None or not copies:
+            lineages, effective = jnp.sum(w > 0).astype(jnp.int32), ess
         else:
             lineages, effective = lineage_counts(new.lineage, w)
         info = Info(
