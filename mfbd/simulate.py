@@ -4,9 +4,9 @@ Per-step keys are ``fold_in(key, state.step)``, so a run is the same whatever
 its chunking, and a run resumed from a saved state continues the same stream.
 
 A record is ``{"step": state.step, **info._asdict(), **observe(state)}``: the
-fields of :class:`~mfbd.schemes.base.Info` flow into it by name. Integer
-fields (``killed``, ``born``: event counts) are summed since the previous
-record; the others are the last step's values. Seed ensembles run as one
+fields of :class:`~mfbd.schemes.base.Info` flow into it by name. The event
+counts (``killed``, ``born``) are summed since the previous record; every other
+field (lineage counts included) is the last step's value. Seed ensembles run as one
 program, ``run_chunk(..., seeds=True)``, with the keys of :func:`seed_keys`.
 """
 
@@ -18,20 +18,19 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from mfbd.schemes.base import Info, Scheme, State
+from mfbd.schemes.base import Info, Scheme, State, lineage_counts
 
 __all__ = ["simulate", "run_chunk", "initial_record", "seed_keys", "state_energy"]
 
 Observe = Callable[[State], dict]
 
 
-def _is_count(dtype) -> bool:
-    return jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.bool_)
+EVENT_COUNTS = ("killed", "born")  # Info fields summed over a record interval; the others are sampled
 
 
-def _summarise(values: jax.Array) -> jax.Array:
+def _summarise(name: str, values: jax.Array) -> jax.Array:
     """One Info field over a record's steps: event counts summed (as int32), other fields the last step's."""
-    return values.astype(jnp.int32).sum(axis=0) if _is_count(values.dtype) else values[-1]
+    return values.astype(jnp.int32).sum(axis=0) if name in EVENT_COUNTS else values[-1]
 
 
 def _record(state: State, info: Info, observe: Observe | None) -> dict:
@@ -45,16 +44,19 @@ def _record(state: State, info: Info, observe: Observe | None) -> dict:
 def initial_record(state: State, observe: Observe | None = None) -> dict:
     """The step-0 record of ``state`` (fresh from ``scheme.init``), in the layout of the later records.
 
-    t = 0, E and V̄ = Σ_i w_i V_i of the state, ESS = 1/Σ_i w_i², and zero for the
-    event counts (every other Info field).
+    t = 0, E and V̄ = Σ_i w_i V_i of the state, ESS = 1/Σ_i w_i², the lineage
+    counts of the state, and zero for the event counts.
     """
     w = jax.nn.softmax(state.log_weights)
-    values = dict.fromkeys(Info._fields, jnp.zeros((), jnp.int32))
+    lineages, effective_lineages = lineage_counts(state.lineage, w)
+    values = dict.fromkeys(EVENT_COUNTS, jnp.zeros((), jnp.int32))
     values.update(
         time=jnp.zeros_like(state.energy),
         energy=state.energy,
         mean_potential=jnp.dot(w, state.potential),
         ess=1.0 / jnp.sum(w * w),
+        lineages=lineages,
+        effective_lineages=effective_lineages.astype(state.energy.dtype),
     )
     return _record(state, Info(**values), observe)
 
@@ -95,7 +97,7 @@ def run_chunk(scheme: Scheme, num_records: int, record_every: int, observe: Obse
 
         def one_record(state, _):
             state, infos = jax.lax.scan(one_step, state, None, length=record_every)  # Info of [record_every]
-            info = Info(*(_summarise(x) for x in infos))
+            info = Info(*(_summarise(name, x) for name, x in zip(Info._fields, infos, strict=True)))
             return state, _record(state, info, observe)
 
         return jax.lax.scan(one_record, state, None, length=num_records)

@@ -4,5 +4,18 @@ from mfbd.schemes.base import Info, Scheme, State
 from mfbd.schemes.birth_death import birth_death
 from mfbd.schemes.gradient_flow import gradient_flow
 from mfbd.schemes.reweighting import reweighting
+from mfbd.schemes.schedules import check_schedule
+from mfbd.schemes.splitting import GRADIENTS, INTEGRATORS, SPLITTINGS
 
-__all__ = ["Info", "Scheme", "State", "birth_death", "gradient_flow", "reweighting"]
+__all__ = [
+    "GRADIENTS",
+    "INTEGRATORS",
+    "SPLITTINGS",
+    "Info",
+    "Scheme",
+    "State",
+    "birth_death",
+    "check_schedule",
+    "gradient_flow",
+    "reweighting",
+]

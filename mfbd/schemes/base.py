@@ -1,23 +1,18 @@
-"""What every scheme shares: the state, the per-step info, the transport step.
+"""What every scheme shares: the state, the per-step info, the unit moves and the checks.
 
 A scheme is ``Scheme(init, step)``:
 
 * ``init(particles, key=None) -> State`` evaluates the oracle once at μ₀;
 * ``step(key, state) -> (state, info)`` advances one time step Δt.
 
-One step is (paper-notes §4, the authors' order)
+The step itself (transport, oracle passes, reaction, and their options) is
+assembled by :func:`mfbd.schemes.splitting.build_scheme`.
 
-1. **transport** with the gradient carried in the state,
-   θ ← θ - Δt ∇_θ V (or an optax update of ∇V), plus √(2τΔt)·ξ if ``noise`` τ > 0;
-2. **one oracle pass** at the moved particles: V, ∇V and E;
-3. the scheme's **reaction** (birth-death or reweighting) driven by that V.
-
-The V and ∇V of step 2 are carried to the next step, gathered through the
-reaction's index moves, so each step costs one value-and-gradient pass. The
-next transport therefore sees ∇V at the right positions but for the measure
-before the reaction: an O(α·Δt) lag per step that keeps the splitting first
-order, and that vanishes for α = 0 (all schemes then equal gradient flow
-exactly). ``info.energy`` is E after the transport, before the reaction.
+Lineages: every unit carries an int32 id. ``init`` numbers the units 0..n-1; a
+duplicate (a copy, a resampled unit) keeps the id of its source; a newborn from
+μ_b gets a fresh id from the state's counter ``next_lineage``. ``Info`` reports
+the number of distinct lineages and the inverse-Simpson effective number
+1/Σ_L m_L², m_L = Σ_{i ∈ L} w_i the mass of lineage L.
 """
 
 from __future__ import annotations
@@ -28,11 +23,22 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from mfbd.problems.base import Problem, num_particles
+from mfbd import _checks
 
-__all__ = ["State", "Info", "Scheme", "build_scheme", "gather_units", "take", "uniform_log_weights"]
+__all__ = [
+    "State",
+    "Info",
+    "Scheme",
+    "check_particles",
+    "check_step_parameters",
+    "gather_units",
+    "lineage_counts",
+    "new_lineages",
+    "take_units",
+    "uniform_log_weights",
+    "where_units",
+]
 
 Particles = Any
 
@@ -46,8 +52,10 @@ class State(NamedTuple):
       potential: ``[n]`` V(θ_i, μ) from the last oracle pass.
       grad_potential: ∇_θ V(θ_i, μ) from the last pass, same pytree as particles.
       energy: scalar E(μ) from the last pass.
-      step: int32 step counter.
+      step: int32 step counter (also the argument of a rate schedule).
       opt_state: per-unit optax state (``()`` without an optimizer).
+      lineage: ``[n]`` int32 lineage id of each unit.
+      next_lineage: int32, the id the next newborn from μ_b gets.
     """
 
     particles: Particles
@@ -57,6 +65,8 @@ class State(NamedTuple):
     energy: jax.Array
     step: jax.Array
     opt_state: Any
+    lineage: jax.Array
+    next_lineage: jax.Array
 
 
 class Info(NamedTuple):
@@ -64,11 +74,13 @@ class Info(NamedTuple):
 
     Attributes:
       time: mean-field time t = (step + 1)·Δt after the step.
-      energy: E after the transport, before the reaction.
+      energy: E after the transport, before the (last) reaction.
       mean_potential: V̄ = Σ_i w_i V_i used by the reaction.
       killed: number of kill events (units with V above the reference removed).
       born: number of births (duplications, or newborns from μ_b).
       ess: effective sample size 1/Σ w_i² after the step.
+      lineages: number of distinct lineages with positive mass after the step.
+      effective_lineages: inverse Simpson 1/Σ_L m_L² of the lineage masses.
     """
 
     time: jax.Array
@@ -77,6 +89,8 @@ class Info(NamedTuple):
     killed: jax.Array
     born: jax.Array
     ess: jax.Array
+    lineages: jax.Array
+    effective_lineages: jax.Array
 
 
 class Scheme(NamedTuple):
@@ -91,11 +105,7 @@ def uniform_log_weights(n: int, dtype) -> jax.Array:
     return jnp.full((n,), -np.log(n), dtype)
 
 
-def _dtype(particles):
-    return jnp.result_type(*jax.tree_util.tree_leaves(particles))
-
-
-def take(tree, index: jax.Array, n: int):
+def take_units(tree, index: jax.Array, n: int):
     """Gather the per-unit leaves of ``tree`` (leading axis n) at ``index``.
 
     Leaves without a leading axis n (an optimizer's step count, say) are kept.
@@ -110,14 +120,17 @@ def take(tree, index: jax.Array, n: int):
 
 
 def gather_units(state: State, index: jax.Array) -> State:
-    """The state whose unit i is the old unit ``index[i]``: particles, carried V and ∇V, optimizer state."""
+    """The state whose unit i is the old unit ``index[i]``: particles, carried V and ∇V,
+    optimizer state and lineage id."""
     n = state.potential.shape[0]
-    carried = (state.particles, state.potential, state.grad_potential, state.opt_state)
-    particles, potential, grad, opt_state = take(carried, index, n)
-    return state._replace(particles=particles, potential=potential, grad_potential=grad, opt_state=opt_state)
+    carried = (state.particles, state.potential, state.grad_potential, state.opt_state, state.lineage)
+    particles, potential, grad, opt_state, lineage = take_units(carried, index, n)
+    return state._replace(
+        particles=particles, potential=potential, grad_potential=grad, opt_state=opt_state, lineage=lineage
+    )
 
 
-def select(mask: jax.Array, on_true, on_false, n: int):
+def where_units(mask: jax.Array, on_true, on_false, n: int):
     """Per unit, take ``on_true`` where ``mask`` ([n] bool) else ``on_false``."""
 
     def pick(a, b):
@@ -128,90 +141,69 @@ def select(mask: jax.Array, on_true, on_false, n: int):
     return jax.tree_util.tree_map(pick, on_true, on_false)
 
 
-def check_common(dt, noise, alpha=0.0):
-    """Raise a one-line ValueError for impossible step parameters."""
-    if not np.isfinite(dt) or dt <= 0:
+def new_lineages(state: State, mask: jax.Array) -> State:
+    """Fresh lineage ids next_lineage, next_lineage + 1, ... for the units in ``mask`` (newborns from μ_b)."""
+    mask = mask.astype(jnp.int32)
+    fresh = state.next_lineage + jnp.cumsum(mask) - 1
+    return state._replace(
+        lineage=jnp.where(mask > 0, fresh, state.lineage).astype(jnp.int32),
+        next_lineage=(state.next_lineage + jnp.sum(mask)).astype(jnp.int32),
+    )
+
+
+def lineage_counts(lineage: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(distinct lineages with mass > 0, 1/Σ_L m_L²)`` by one sort (static shapes)."""
+    n = lineage.shape[0]
+    ids, w = jax.lax.sort((lineage, weights), num_keys=1)
+    group = jnp.cumsum(jnp.concatenate([jnp.ones(1, jnp.int32), (ids[1:] != ids[:-1]).astype(jnp.int32)])) - 1
+    mass = jax.ops.segment_sum(w, group, num_segments=n, indices_are_sorted=True)
+    return jnp.sum(mass > 0).astype(jnp.int32), 1.0 / jnp.sum(mass * mass)
+
+
+def check_step_parameters(dt, noise, alpha=0.0):
+    """Raise a one-line ValueError for impossible step parameters (tracers are skipped)."""
+    if _checks._is_concrete(dt) and not (np.isfinite(float(dt)) and float(dt) > 0):
         raise ValueError(f"dt must be positive, got {dt}")
-    if not np.isfinite(noise) or noise < 0:
+    if _checks._is_concrete(noise) and not (np.isfinite(float(noise)) and float(noise) >= 0):
         raise ValueError(f"noise (temperature τ) must be ≥ 0, got {noise}")
-    if not np.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"alpha must be ≥ 0, got {alpha}")
+    if not callable(alpha):
+        _checks.nonnegative("alpha", alpha)
 
 
-# A reaction maps (key, state after the oracle pass, weights) to
-# (state, killed, born); the state holds V and ∇V at the moved particles.
-Reaction = Callable[[jax.Array, State, jax.Array], tuple[State, jax.Array, jax.Array]]
+def _shape(leaf) -> list[int]:
+    return [int(s) for s in jnp.shape(leaf)]
 
 
-def build_scheme(
-    problem: Problem,
-    dt: float,
-    reaction: Reaction | None,
-    *,
-    noise: float = 0.0,
-    optimizer: optax.GradientTransformation | None = None,
-    transport: bool = True,
-) -> Scheme:
-    """Assemble transport, one oracle pass and a reaction into a :class:`Scheme`.
+def check_particles(particles, expected=None) -> None:
+    """One-line errors for particles a scheme cannot start from.
 
-    Args:
-      problem: the energy.
-      dt: the time step Δt (mean-field time).
-      reaction: the scheme's reaction step, or None for pure transport.
-      noise: temperature τ of the Langevin noise √(2τΔt)·ξ (0: the paper's setting).
-      optimizer: optional optax transformation applied to ∇V in place of the
-        Euler step; its state is per unit and follows the units through births.
-      transport: False freezes positions (pure reaction dynamics).
+    Shapes are checked always (they are static under jit and vmap); finiteness
+    only for concrete arrays. ``expected`` is the problem's particle pytree for
+    two units (from ``jax.eval_shape``), used to recognise seed-batched input.
     """
+    leaves = jax.tree_util.tree_leaves(particles)
+    if not leaves:
+        raise ValueError("particles is an empty pytree; pass arrays with a leading axis of n units")
+    if any(jnp.ndim(leaf) == 0 for leaf in leaves):
+        raise ValueError("particles needs a leading axis of n units on every leaf; got a scalar leaf")
+    if expected is not None and jax.tree_util.tree_structure(expected) == jax.tree_util.tree_structure(particles):
+        for leaf, probe in zip(leaves, jax.tree_util.tree_leaves(expected), strict=True):
+            if jnp.ndim(leaf) == jnp.ndim(probe) + 1 and _shape(leaf)[2:] == _shape(probe)[1:]:
+                raise ValueError(
+                    f"particles have leading axes {_shape(leaf)[:2]}; vmap over seeds "
+                    "(jax.vmap(scheme.init)(particles)) instead of passing a batch"
+                )
+    sizes = {_shape(leaf)[0] for leaf in leaves}
+    if len(sizes) > 1:
+        raise ValueError(f"particles' leaves have different leading axes {sorted(sizes)}; every leaf needs [n, ...]")
+    if sizes == {0}:
+        raise ValueError("particles have 0 units; a scheme needs n ≥ 1")
+    for leaf in leaves:
+        if not isinstance(leaf, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(leaf))):
+            raise ValueError("particles contain NaN or inf; start from finite values")
 
-    def init(particles, key=None) -> State:
-        n = num_particles(particles)
-        log_w = uniform_log_weights(n, _dtype(particles))
-        ev = problem.evaluate(particles, jax.nn.softmax(log_w), key if key is not None else jax.random.key(0))
-        opt_state = optimizer.init(particles) if optimizer is not None else ()
-        return State(particles, log_w, ev.potential, ev.grad_potential, ev.energy, jnp.zeros((), jnp.int32), opt_state)
 
-    def move(key, particles, grad, opt_state):
-        """θ ← θ - Δt ∇V (or the optimizer's update) + √(2τΔt) ξ."""
-        if optimizer is None:
-            particles = jax.tree_util.tree_map(lambda p, g: p - dt * g, particles, grad)
-        else:
-            updates, opt_state = optimizer.update(grad, opt_state, particles)
-            particles = optax.apply_updates(particles, updates)
-        if noise > 0:
-            leaves, treedef = jax.tree_util.tree_flatten(particles)
-            keys = jax.random.split(key, len(leaves))
-            scale = float(np.sqrt(2.0 * noise * dt))
-            leaves = [p + scale * jax.random.normal(k, p.shape, p.dtype) for p, k in zip(leaves, keys, strict=True)]
-            particles = jax.tree_util.tree_unflatten(treedef, leaves)
-        return particles, opt_state
-
-    def step(key, state: State):
-        k_noise, k_data, k_react = jax.random.split(key, 3)
-        particles, opt_state = state.particles, state.opt_state
-        if transport:
-            particles, opt_state = move(k_noise, particles, state.grad_potential, opt_state)
-        weights = jax.nn.softmax(state.log_weights)
-        ev = problem.evaluate(particles, weights, k_data)
-        moved = state._replace(
-            particles=particles,
-            potential=ev.potential,
-            grad_potential=ev.grad_potential,
-            energy=ev.energy,
-            opt_state=opt_state,
-        )
-        zero = jnp.zeros((), jnp.int32)
-        new, killed, born = (moved, zero, zero) if reaction is None else reaction(k_react, moved, weights)
-        new = new._replace(step=state.step + 1)
-        w = jax.nn.softmax(new.log_weights)
-        info = Info(
-            time=(new.step * dt).astype(ev.energy.dtype),
-            energy=ev.energy,
-            mean_potential=jnp.dot(weights, ev.potential),
-            killed=jnp.asarray(killed, jnp.int32),
-            born=jnp.asarray(born, jnp.int32),
-            ess=1.0 / jnp.sum(w * w),
-        )
-        return new, info
-
-    return Scheme(init, step)
+# One-release aliases of the old names.
+check_common = check_step_parameters
+take = take_units
+select = where_units

@@ -38,8 +38,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from mfbd import _checks
 from mfbd.problems.base import Problem
-from mfbd.schemes.base import Scheme, State, build_scheme, check_common, gather_units, select
+from mfbd.schemes.base import Scheme, State, check_step_parameters, gather_units, new_lineages, where_units
+from mfbd.schemes.schedules import rate_schedule
+from mfbd.schemes.splitting import build_scheme
 
 __all__ = ["birth_death", "RATES", "PROBABILITIES", "CONTROLS", "PRIORS"]
 
@@ -47,11 +50,6 @@ RATES = ("centred", "uncentred")
 PROBABILITIES = ("exp", "linear")
 CONTROLS = ("rebalance", "pairing")
 PRIORS = (None, "fill_deficit", "replace_killed")
-
-
-def _check_choice(name, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; choose one of {list(allowed)}")
 
 
 def _warn_clipped(clipped):
@@ -131,7 +129,7 @@ def pairing_sources(key, kill, duplicate):
 def birth_death(
     problem: Problem,
     dt: float,
-    alpha: float,
+    alpha,
     *,
     rates: str = "centred",
     probability: str = "exp",
@@ -141,6 +139,9 @@ def birth_death(
     noise: float = 0.0,
     optimizer: optax.GradientTransformation | None = None,
     transport: bool = True,
+    gradient: str = "carried",
+    splitting: str = "lie",
+    integrator: str = "euler",
 ) -> Scheme:
     """Transport plus stochastic birth-death (scheme A).
 
@@ -148,15 +149,20 @@ def birth_death(
       problem: the energy.
       dt: time step Δt.
       alpha: birth-death rate α ≥ 0 (mean-field time; a per-step probability p
-        corresponds to α = p/Δt). α = 0 is gradient flow exactly.
+        corresponds to α = p/Δt), a number (possibly traced) or a schedule
+        ``step -> α`` such as an optax schedule (:mod:`mfbd.schemes.schedules`).
+        α = 0 is gradient flow exactly.
       rates: ``"centred"`` (β = V - V̄, default) or ``"uncentred"`` (β = V).
       probability: ``"exp"`` (1 - e^{-αΔt|β|}, default) or ``"linear"`` (clipped).
       control: ``"rebalance"`` or ``"pairing"`` (how n is kept fixed).
       prior: None (births are copies), ``"fill_deficit"`` or ``"replace_killed"``
         (births drawn from ``problem.sample_prior``).
-      quench_after: birth-death is off from this step index on.
+      quench_after: birth-death is off from this step index on (the schedule
+        α_k = α for k < quench_after, 0 after). The config's ``quench_last = k``
+        maps to ``quench_after = steps - k``.
       noise, optimizer: as for :func:`mfbd.gradient_flow`.
       transport: False gives pure birth-death (positions frozen).
+      gradient, splitting, integrator: step options (:mod:`mfbd.schemes.splitting`).
 
     Example:
       >>> import jax, mfbd
@@ -165,17 +171,16 @@ def birth_death(
       >>> state = scheme.init(problem.init_particles(jax.random.key(0), 200))
       >>> state, info = jax.jit(scheme.step)(jax.random.key(1), state)
     """
-    check_common(dt, noise, alpha)
-    _check_choice("rates", rates, RATES)
-    _check_choice("probability", probability, PROBABILITIES)
-    _check_choice("control", control, CONTROLS)
-    _check_choice("prior", prior, PRIORS)
+    check_step_parameters(dt, noise, alpha)
+    _checks.choice("rates", rates, RATES)
+    _checks.choice("probability", probability, PROBABILITIES)
+    _checks.choice("control", control, CONTROLS)
+    _checks.choice("prior", prior, PRIORS)
     if prior is not None and problem.sample_prior is None:
         raise ValueError(f"prior={prior!r} needs a problem with sample_prior; {problem.name} has none")
     if prior == "fill_deficit" and control != "rebalance":
         raise ValueError("prior='fill_deficit' works with control='rebalance' only")
-    if quench_after is not None and quench_after < 0:
-        raise ValueError(f"quench_after must be ≥ 0, got {quench_after}")
+    rate = rate_schedule(alpha, quench_after)
 
     def place_newborns(k_prior, k_data, state: State, mask, weights):
         """Draws of μ_b (with a fresh optimizer state) in the slots ``mask``, then a
@@ -184,10 +189,10 @@ def birth_death(
         fresh = problem.sample_prior(k_prior, n)
         fresh = jax.tree_util.tree_map(lambda a, b: a.astype(b.dtype), fresh, state.particles)
         fresh_opt = optimizer.init(fresh) if optimizer is not None else ()
-        particles = select(mask, fresh, state.particles, n)
-        opt_state = select(mask, fresh_opt, state.opt_state, n)
+        particles = where_units(mask, fresh, state.particles, n)
+        opt_state = where_units(mask, fresh_opt, state.opt_state, n)
         ev = problem.evaluate(particles, weights, k_data)
-        return state._replace(
+        return new_lineages(state, mask)._replace(
             particles=particles,
             opt_state=opt_state,
             potential=ev.potential,
@@ -195,13 +200,13 @@ def birth_death(
             energy=ev.energy,
         )
 
-    def reaction(key, state: State, weights):
+    def reaction(key, state: State, a_h, evaluate):
+        del evaluate  # the jumps use V as it is; newborns get their own pass
         n = state.potential.shape[0]
         v = state.potential
+        weights = jax.nn.softmax(state.log_weights)
         beta = v - jnp.dot(weights, v) if rates == "centred" else v
-        p = event_probability(alpha * dt * jnp.abs(beta), probability)
-        if quench_after is not None:
-            p = jnp.where(state.step >= quench_after, 0.0, p)
+        p = event_probability(a_h * jnp.abs(beta), probability)
         k_event, k_move, k_prior, k_data = jax.random.split(key, 4)
         event = jax.random.uniform(k_event, (n,), p.dtype) < p
         kill = event & (beta > 0)
@@ -223,4 +228,7 @@ def birth_death(
             born = born + jnp.sum(deficit)
         return new, jnp.sum(kill), born
 
-    return build_scheme(problem, dt, reaction, noise=noise, optimizer=optimizer, transport=transport)
+    options = dict(gradient=gradient, splitting=splitting, integrator=integrator)
+    return build_scheme(
+        problem, dt, reaction, rate=rate, noise=noise, optimizer=optimizer, transport=transport, **options
+    )

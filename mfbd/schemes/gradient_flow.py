@@ -8,7 +8,8 @@ from __future__ import annotations
 import optax
 
 from mfbd.problems.base import Problem
-from mfbd.schemes.base import Scheme, build_scheme, check_common
+from mfbd.schemes.base import Scheme, check_step_parameters
+from mfbd.schemes.splitting import build_scheme
 
 __all__ = ["gradient_flow"]
 
@@ -19,14 +20,19 @@ def gradient_flow(
     *,
     noise: float = 0.0,
     optimizer: optax.GradientTransformation | None = None,
+    gradient: str = "carried",
+    splitting: str = "lie",
+    integrator: str = "euler",
 ) -> Scheme:
-    """Euler steps θ ← θ - Δt ∇V (optionally an optax optimizer, optionally Langevin noise).
+    """Euler steps θ ← θ - Δt ∇V (optionally an optax optimizer, Heun's method, Langevin noise).
 
     Args:
       problem: the energy.
       dt: time step Δt.
       noise: temperature τ; adds √(2τΔt)·ξ each step (mean-field Langevin).
       optimizer: an optax transformation applied to ∇V instead of the Euler step.
+      gradient, splitting, integrator: step options (:mod:`mfbd.schemes.splitting`);
+        without a reaction only ``integrator`` changes the result.
 
     Example:
       >>> import jax, mfbd
@@ -35,5 +41,6 @@ def gradient_flow(
       >>> state = scheme.init(problem.init_particles(jax.random.key(0), 200))
       >>> state, info = jax.jit(scheme.step)(jax.random.key(1), state)
     """
-    check_common(dt, noise)
-    return build_scheme(problem, dt, None, noise=noise, optimizer=optimizer)
+    check_step_parameters(dt, noise)
+    options = dict(gradient=gradient, splitting=splitting, integrator=integrator)
+    return build_scheme(problem, dt, None, noise=noise, optimizer=optimizer, **options)

@@ -9,6 +9,14 @@ term exactly for frozen V:
 normalised with logsumexp. ESS = 1/Σ w_i². With ``resample_below`` the units are
 resampled systematically (weights reset to uniform) whenever ESS/n falls under
 the threshold.
+
+Without resampling the weights degenerate, and units of negligible weight still
+move at full speed: they do not feel their own effect on f_μ. Under Langevin
+noise the residual f_μ - f stays non-zero, so on 2-homogeneous units
+(φ = c·relu(z·x)) these units grow without bound, their |V - V̄| becomes large,
+and one reweighting step hands them the mass (experiment 2, τ = 1e-5, Δt = 5,
+α = 1, n = 200: NaN at t ≈ 5 900–8 800 in 3 seeds). Resampling (e.g. ``resample_below=0.5``)
+removes them and keeps that run finite.
 """
 
 from __future__ import annotations
@@ -17,10 +25,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from mfbd import _checks
 from mfbd.problems.base import Problem
-from mfbd.schemes.base import Scheme, State, build_scheme, check_common, gather_units, select, uniform_log_weights
+from mfbd.schemes.base import Scheme, State, check_step_parameters, gather_units, uniform_log_weights, where_units
+from mfbd.schemes.schedules import rate_schedule
+from mfbd.schemes.splitting import build_scheme
 
-__all__ = ["reweighting", "systematic_resample"]
+__all__ = ["adaptive_reweighting", "reweighting", "systematic_resample"]
 
 
 def systematic_resample(key, weights):
@@ -34,25 +45,83 @@ def systematic_resample(key, weights):
     return jnp.minimum(jnp.searchsorted(cdf, grid, side="right"), n - 1)
 
 
+def _normalised(log_w):
+    return log_w - jax.scipy.special.logsumexp(log_w)
+
+
+def _moved(log_w, weights):
+    """Total variation ½Σ|w' - w| between the weights of ``log_w`` and ``weights``."""
+    return 0.5 * jnp.sum(jnp.abs(jnp.exp(log_w) - weights), axis=-1)
+
+
+def adaptive_reweighting(key, state: State, a_h, evaluate, max_transfer: float, max_substeps: int = 32):
+    """The reaction d log w/dt = -α(V(w) - V̄(w)) over αh = ``a_h`` with V re-evaluated.
+
+    The frozen-V step log w - αh(V - V̄) is taken whole when it moves at most
+    ``max_transfer`` of the mass (total variation), which leaves ordinary steps
+    unchanged bit for bit. Otherwise the step is cut into sub-steps: each takes
+    the largest fraction r·2^-j of the remaining time whose frozen-V step moves
+    at most ``max_transfer``, then V is evaluated at the new weights (one oracle
+    pass); the last allowed sub-step takes whatever remains. This follows the
+    self-limiting reaction flow (a unit gaining mass raises its own V) instead of
+    handing all the mass to one unit in one step.
+    """
+    weights = jax.nn.softmax(state.log_weights)
+    drift = state.potential - jnp.dot(weights, state.potential)
+    whole = _normalised(state.log_weights - a_h * drift)
+    fractions = 2.0 ** -jnp.arange(16, dtype=whole.dtype)
+
+    def sub_step(carry):
+        log_w, v, remaining, i = carry
+        w = jnp.exp(log_w)
+        d = v - jnp.dot(w, v)
+        trials = jax.vmap(lambda f: _normalised(log_w - f * remaining * a_h * d))(fractions)
+        ok = (_moved(trials, w) <= max_transfer) | (i + 1 >= max_substeps)
+        j = jnp.where(jnp.any(ok), jnp.argmax(ok), fractions.shape[0] - 1)
+        taken = jnp.where(j == 0, remaining, fractions[j] * remaining)
+        log_w = trials[j]
+        v = evaluate(jax.random.fold_in(key, 100 + i), state._replace(log_weights=log_w)).potential
+        return log_w, v, remaining - taken, i + 1
+
+    # A while loop that does not start when the whole step is fine (also under vmap,
+    # where a cond would run both branches): ordinary steps cost no extra pass.
+    whole_ok = _moved(whole, weights) <= max_transfer
+    remaining = jnp.where(whole_ok, 0.0, 1.0).astype(whole.dtype)
+    start = (_normalised(state.log_weights), state.potential, remaining, jnp.zeros((), jnp.int32))
+    cycled = jax.lax.while_loop(lambda c: (c[2] > 0) & (c[3] < max_substeps), sub_step, start)[0]
+    return jnp.where(whole_ok, whole, cycled)
+
+
 def reweighting(
     problem: Problem,
     dt: float,
-    alpha: float,
+    alpha,
     *,
     resample_below: float | None = None,
     noise: float = 0.0,
     optimizer: optax.GradientTransformation | None = None,
     transport: bool = True,
+    max_transfer: float | None = None,
+    gradient: str = "carried",
+    splitting: str = "lie",
+    integrator: str = "euler",
 ) -> Scheme:
     """Transport plus multiplicative reweighting (scheme B).
 
     Args:
       problem: the energy.
       dt: time step Δt.
-      alpha: reweighting rate α ≥ 0; α = 0 is gradient flow exactly.
+      alpha: reweighting rate α ≥ 0, a number (possibly traced) or a schedule
+        ``step -> α`` (:mod:`mfbd.schemes.schedules`); α = 0 is gradient flow exactly.
       resample_below: resample systematically when ESS/n < this threshold in (0, 1].
       noise, optimizer: as for :func:`mfbd.gradient_flow`.
       transport: False gives pure reweighting (positions frozen).
+      max_transfer: the most mass (total variation) one frozen-V weight step may
+        move; a step that would move more is sub-cycled with V re-evaluated
+        (:func:`adaptive_reweighting`). None: always the plain frozen-V step.
+      gradient, splitting, integrator: step options (:mod:`mfbd.schemes.splitting`);
+        ``integrator="heun"`` also integrates the log-weights by the trapezoid rule
+        log w ← log w - (αh/2)[(V - V̄) + (V* - V̄*)], V* at the Euler-predicted weights.
 
     Example:
       >>> import jax, mfbd
@@ -61,15 +130,30 @@ def reweighting(
       >>> state = scheme.init(problem.init_particles(jax.random.key(0), 200))
       >>> state, info = jax.jit(scheme.step)(jax.random.key(1), state)
     """
-    check_common(dt, noise, alpha)
-    if resample_below is not None and not 0 < resample_below <= 1:
+    check_step_parameters(dt, noise, alpha)
+    rate = rate_schedule(alpha)
+    concrete = resample_below is not None and _checks._is_concrete(resample_below)
+    if concrete and not 0 < float(resample_below) <= 1:
         raise ValueError(f"resample_below must be in (0, 1], got {resample_below}")
+    if max_transfer is not None and _checks._is_concrete(max_transfer) and not 0 < float(max_transfer) <= 1:
+        raise ValueError(f"max_transfer must be in (0, 1] or None, got {max_transfer}")
+    heun = integrator == "heun"
 
-    def reaction(key, state: State, weights):
+    def reweighted(log_w, drift, a_h):
+        return _normalised(log_w - a_h * drift)
+
+    def reaction(key, state: State, a_h, evaluate):
         n = state.potential.shape[0]
         v = state.potential
-        log_w = state.log_weights - alpha * dt * (v - jnp.dot(weights, v))
-        log_w = log_w - jax.scipy.special.logsumexp(log_w)
+        drift = v - jnp.dot(jax.nn.softmax(state.log_weights), v)
+        if max_transfer is None:
+            log_w = reweighted(state.log_weights, drift, a_h)
+        else:
+            log_w = adaptive_reweighting(key, state, a_h, evaluate, max_transfer)
+        if heun:  # trapezoid rule: V* at the Euler-predicted weights
+            v_star = evaluate(jax.random.fold_in(key, 7), state._replace(log_weights=log_w)).potential
+            drift_star = v_star - jnp.dot(jax.nn.softmax(log_w), v_star)
+            log_w = reweighted(state.log_weights, (drift + drift_star) / 2, a_h)
         new = state._replace(log_weights=log_w)
         zero = jnp.zeros((), jnp.int32)
         if resample_below is None:
@@ -79,6 +163,9 @@ def reweighting(
         source = systematic_resample(key, w)
         resampled = gather_units(state, source)._replace(log_weights=uniform_log_weights(n, log_w.dtype))
         mask = jnp.broadcast_to(resample, (n,))
-        return select(mask, resampled, new, n), zero, zero
+        return where_units(mask, resampled, new, n), zero, zero
 
-    return build_scheme(problem, dt, reaction, noise=noise, optimizer=optimizer, transport=transport)
+    options = dict(gradient=gradient, splitting=splitting, integrator=integrator, copies=resample_below is not None)
+    return build_scheme(
+        problem, dt, reaction, rate=rate, noise=noise, optimizer=optimizer, transport=transport, **options
+    )

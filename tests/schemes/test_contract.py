@@ -5,6 +5,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import mfbd
@@ -23,6 +24,13 @@ SCHEMES = {
     "birth_death-replace_killed": lambda p: mfbd.birth_death(p, 0.01, 5.0, prior="replace_killed"),
     "reweighting": lambda p: mfbd.reweighting(p, 0.01, 5.0),
     "reweighting-resample": lambda p: mfbd.reweighting(p, 0.01, 50.0, resample_below=0.9),
+    "birth_death-schedule-strang-fresh": lambda p: mfbd.birth_death(
+        p, 0.01, optax.cosine_decay_schedule(50.0, 3), splitting="strang", gradient="fresh", prior="replace_killed"
+    ),
+    "reweighting-strang-heun-fresh": lambda p: mfbd.reweighting(
+        p, 0.01, optax.exponential_decay(5.0, 1, 0.5), splitting="strang", integrator="heun", gradient="fresh"
+    ),
+    "reweighting-max_transfer": lambda p: mfbd.reweighting(p, 0.01, 5e3, max_transfer=0.1, noise=1e-3),
 }
 PROBLEMS = {
     "gaussian_mixture_1d": lambda: gaussian_mixture_1d(),
@@ -63,7 +71,9 @@ def test_scheme_contract(scheme_name, dtype, problem_name):
     assert states.step.dtype == jnp.int32 and (states.step == 3).all()
 
 
-@pytest.mark.parametrize("scheme_name", ["gradient_flow", "birth_death", "reweighting-resample"])
+@pytest.mark.parametrize(
+    "scheme_name", ["gradient_flow", "birth_death", "reweighting-resample", "reweighting-strang-heun-fresh"]
+)
 def test_simulate_traces_the_step_once(scheme_name):
     chex.clear_trace_counter()  # counts are kept per function code, across parameters
     problem = gaussian_mixture_1d()
@@ -71,3 +81,19 @@ def test_simulate_traces_the_step_once(scheme_name):
     counted = mfbd.Scheme(scheme.init, chex.assert_max_traces(scheme.step, n=1))
     state = counted.init(_start(problem, jax.random.key(0), jnp.float64))
     mfbd.simulate(jax.random.key(1), counted, state, 10, record_every=1, chunk_size=5)
+
+
+def test_scheme_built_inside_jit_and_vmap_with_traced_alpha():
+    problem = gaussian_mixture_1d()
+    particles = _start(problem, jax.random.key(0), jnp.float64)
+
+    @jax.jit
+    def final(alpha, dt):
+        schemes = [mfbd.birth_death(problem, dt, alpha), mfbd.reweighting(problem, dt, alpha, splitting="strang")]
+        return [mfbd.simulate(jax.random.key(1), s, s.init(particles), 3)[0].energy for s in schemes]
+
+    swept = jax.vmap(final, (0, None))(jnp.asarray([0.0, 5.0]), 0.01)
+    for k, alpha in enumerate((0.0, 5.0)):
+        direct = final(alpha, 0.01)
+        for got, want in zip(swept, direct, strict=True):
+            np.testing.assert_allclose(got[k], want, rtol=1e-10)

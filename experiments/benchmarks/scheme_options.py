@@ -1,0 +1,59 @@
+"""Cost per step of the step options against a plain step, measured in one process.
+
+Experiment 1 (kernel mode, n = 200, float64) and experiment 2 in mean-field
+kernel mode (d = 50, n = 200, float64); for scheme A (birth_death) and scheme B
+(reweighting), each option alone and the second-order combination, as the
+median over interleaved rounds of time(option) / time(plain) for a jitted
+chunk of 100 steps. Run ``python -m experiments.benchmarks.scheme_options``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import jax
+import jax.numpy as jnp
+
+import mfbd
+from experiments.benchmarks.common import interleaved, machine
+from mfbd.problems import gaussian_mixture_1d, student_teacher
+from mfbd.simulate import run_chunk
+
+jax.config.update("jax_enable_x64", True)
+
+N, STEPS = 200, 100
+OPTIONS = {
+    "plain": {},
+    "fresh": dict(gradient="fresh"),
+    "strang": dict(splitting="strang"),
+    "heun": dict(integrator="heun"),
+    "strang+heun+fresh": dict(splitting="strang", integrator="heun", gradient="fresh"),
+}
+PROBLEMS = {
+    "exp1": (lambda: gaussian_mixture_1d(), 0.01, 5.0),
+    "exp2-meanfield": (lambda: student_teacher(jax.random.key(0), dim=50, mode="kernel"), 5.0, 1.0),
+}
+SCHEMES = {"A": mfbd.birth_death, "B": mfbd.reweighting}
+
+
+def chunk(scheme, particles):
+    """A zero-argument callable running STEPS steps from the same start."""
+    state = scheme.init(particles)
+    run = run_chunk(scheme, 1, STEPS)
+    key = jax.random.key(1)
+    return lambda: run(key, state)[1]["energy"]
+
+
+parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.scheme_options")
+parser.add_argument("--repeats", type=int, default=7)
+args = parser.parse_args()
+print(machine())
+for problem_name, (make_problem, dt, alpha) in PROBLEMS.items():
+    problem = make_problem()
+    particles = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64), problem.init_particles(jax.random.key(0), N))
+    for scheme_name, make in SCHEMES.items():
+        fns = {name: chunk(make(problem, dt, alpha, **opts), particles) for name, opts in OPTIONS.items()}
+        timings = interleaved(fns, args.repeats)
+        plain = timings.median("plain") / STEPS
+        ratios = "  ".join(f"{name} {timings.ratio(name, 'plain'):.2f}x" for name in OPTIONS if name != "plain")
+        print(f"{problem_name:15s} scheme {scheme_name}: plain {plain * 1e6:8.1f} µs/step;  {ratios}", flush=True)

@@ -1,0 +1,3 @@
+from experiments.time_order.study import main
+
+main()
