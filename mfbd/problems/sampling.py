@@ -88,7 +88,7 @@ def median_bandwidth(particles, weights, key=None, block_size: int = 1024):
     cum = jnp.cumsum(pair_w.ravel()[order])
     med2 = sq.ravel()[order][jnp.searchsorted(cum, 0.5 * cum[-1])]
     med2 = jnp.maximum(med2, jnp.finfo(x.dtype).eps)  # all particles coincide: any h > 0 will do
-    return jnp.sqrt(med2 / (2.0 * np.log(n)))
+    return jnp.sqrt(med2 / float(2.0 * np.log(n)))
 
 
 def sampling(

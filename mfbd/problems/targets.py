@@ -162,7 +162,7 @@ def double_well(b: float = 4.0, tilt: float = 0.2) -> Target:
         return jnp.interp(u, jnp.asarray(cdf, u.dtype), jnp.asarray(x, u.dtype))[:, None]
 
     def init_particles(key, n):
-        return right + jax.random.normal(key, (n, 1)) / np.sqrt(max(curvature, 1e-6))
+        return float(right) + jax.random.normal(key, (n, 1)) / float(np.sqrt(max(curvature, 1e-6)))
 
     extras = {
         "saddle": float(saddle),
