@@ -282,7 +282,8 @@ def from_data(
         else:
             data = jnp.asarray(data)
         data_spec = data
-    x_spec, labelled = _split_labels(data_spec)
+    x_spec, y_spec = _split_labels(data_spec)
+    labelled = y_spec is not None
     if target is None and not labelled:
         raise ValueError("from_data needs a `target` unless the data are labelled, data=(x, y)")
     m = x_spec.shape[0]
