@@ -30,10 +30,13 @@ enter ρ̂.
 
 **Bandwidth.** A number h > 0, or ``"median"``: h = med/√(2 log n), with med² the
 w-weighted median of the pairwise squared distances ‖θ_i - θ_j‖², i ≠ j (the
-SVGD heuristic), recomputed at every evaluation. Cost: one sort of n(n-1) numbers
-per evaluation, O(n² log n) time and O(n²) memory when n ≤ block_size; beyond that
-the median is taken over a random subset of block_size particles drawn with the
-evaluation key (O(block_size² log block_size)).
+SVGD heuristic), recomputed at every evaluation. Cost: 40 bisection sweeps over
+the m(m-1) pairs of m = min(n, 256) particles per evaluation (O(40 m²) time, O(m²)
+memory; a sort was slower on CPU); when n > 256 the m particles are a uniform random subset drawn with the
+evaluation key, so h is then an estimate of the heuristic. (Measured on 2 shared CPU
+cores, n = 500 in 2-D: an exact sort over all n² pairs cost 183 ms per step, a
+sort over 256 particles 35–40 ms, this bisection 5 ms, against 1–2 ms for the
+pairwise sums with a fixed h.)
 """
 
 from __future__ import annotations
@@ -72,21 +75,28 @@ def kde_log_density(x, particles, weights, bandwidth, block_size: int = 1024):
     return map_rows(lambda t: jax.nn.logsumexp(log_w + _log_kernel_rows(t, particles, h2)), x, block_size)
 
 
-def median_bandwidth(particles, weights, key=None, block_size: int = 1024):
-    """The median heuristic h = med/√(2 log n) (see the module docstring for its cost)."""
+def median_bandwidth(particles, weights, key=None, max_particles: int = 256):
+    """The median heuristic h = med/√(2 log n) over at most ``max_particles`` particles
+    (a random subset drawn with ``key`` beyond that; see the module docstring for its cost)."""
     n = particles.shape[0]
     if n < 2:
         raise ValueError("bandwidth='median' needs at least 2 particles")
-    if n > block_size:
-        index = jax.random.permutation(jax.random.key(0) if key is None else key, n)[:block_size]
+    if n > max_particles:
+        index = jax.random.permutation(jax.random.key(0) if key is None else key, n)[:max_particles]
         particles, weights = particles[index], weights[index]
     m = particles.shape[0]
     x = jax.lax.stop_gradient(particles)
     sq = jnp.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)
     pair_w = jnp.where(jnp.eye(m, dtype=bool), 0.0, weights[:, None] * weights[None, :])
-    order = jnp.argsort(sq.ravel())
-    cum = jnp.cumsum(pair_w.ravel()[order])
-    med2 = sq.ravel()[order][jnp.searchsorted(cum, 0.5 * cum[-1])]
+    half = 0.5 * jnp.sum(pair_w)
+
+    def bisect(_, bounds):  # the smallest t with Σ_{d² ≤ t} w_i w_j ≥ half, to 2⁻⁴⁰ of max d²
+        lo, hi = bounds
+        mid = 0.5 * (lo + hi)
+        below = jnp.sum(jnp.where(sq <= mid, pair_w, 0.0)) >= half
+        return jnp.where(below, lo, mid), jnp.where(below, mid, hi)
+
+    med2 = jax.lax.fori_loop(0, 40, bisect, (jnp.zeros((), x.dtype), jnp.max(sq)))[1]
     med2 = jnp.maximum(med2, jnp.finfo(x.dtype).eps)  # all particles coincide: any h > 0 will do
     return jnp.sqrt(med2 / float(2.0 * np.log(n)))
 
@@ -142,7 +152,7 @@ def sampling(
 
     def bandwidth_of(particles, weights, key=None):
         if bandwidth == "median":
-            return median_bandwidth(particles, weights, key, block_size)
+            return median_bandwidth(particles, weights, key)
         return jnp.asarray(bandwidth, particles.dtype)
 
     log_pi_and_grad = jax.vmap(jax.value_and_grad(log_pi))
