@@ -111,7 +111,8 @@ def test_median_bandwidth_is_the_weighted_median_heuristic():
     sq = ((xn[:, None] - xn[None]) ** 2).sum(-1)[~np.eye(10, dtype=bool)]
     h = float(mfbd.problems.median_bandwidth(x, w))
     lower, upper = np.sort(sq)[44], np.sort(sq)[45]  # 90 ordered pairs: the median lies between the middle two
-    assert np.sqrt(lower / (2 * np.log(10))) - 1e-12 <= h <= np.sqrt(upper / (2 * np.log(10))) + 1e-12
+    tol = 1e-9  # the bisection's 2⁻⁴⁰ of the largest distance
+    assert np.sqrt(lower / (2 * np.log(10))) * (1 - tol) <= h <= np.sqrt(upper / (2 * np.log(10))) * (1 + tol)
 
 
 def _ou_run(dt, steps, n, seeds, key):
