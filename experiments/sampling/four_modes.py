@@ -46,6 +46,21 @@ def _summary(name, h, trace, seeds, sec):
     return row | {"seconds": round(sec, 1)}
 
 
+def _figure(path, target, finals, t):
+    """Final particles of one seed per swept bandwidth over exact samples."""
+    fig, axes = plt.subplots(1, len(finals) + 1, figsize=(4 * (len(finals) + 1), 4), sharey=True)
+    y = np.asarray(target.sample(jax.random.key(12345), 2000))
+    axes[0].scatter(y[:, 0], y[:, 1], s=2, c="gray")
+    axes[0].set_title("exact samples")
+    for ax, (h, x) in zip(axes[1:], finals.items(), strict=True):
+        ax.scatter(y[:, 0], y[:, 1], s=2, c="lightgray")
+        ax.scatter(x[:, 0], x[:, 1], s=3)
+        ax.set_title(f"BD-Langevin pde, h={h}, t={t:g}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(quick=False, seeds=None, skip=()):
     seeds = seeds or (2 if quick else 50)
     sweep_seeds = min(seeds, 10)
@@ -72,18 +87,8 @@ def main(quick=False, seeds=None, skip=()):
         finals[h] = np.asarray(state.particles)
     out = out_dir("four_modes")
     write_csv(out / "metrics.csv", rows)
-    if not finals:
-        finals[SWEEP[0]] = np.asarray(init(jax.random.key(8), n))  # no sweep runs drawn: show the start
-    fig, axes = plt.subplots(1, len(finals) + 1, figsize=(4 * (len(finals) + 1), 4), sharey=True)
-    y = np.asarray(target.sample(jax.random.key(12345), 2000))
-    axes[0].scatter(y[:, 0], y[:, 1], s=2, c="gray")
-    axes[0].set_title("exact samples")
-    for ax, (h, x) in zip(axes[1:], finals.items(), strict=True):
-        ax.scatter(y[:, 0], y[:, 1], s=2, c="lightgray")
-        ax.scatter(x[:, 0], x[:, 1], s=3)
-        ax.set_title(f"BD-Langevin pde, h={h}, t={steps * dt:g}")
-    fig.tight_layout()
-    fig.savefig(out / "particles.png", dpi=110)
+    if finals:
+        _figure(out / "particles.png", target, finals, steps * dt)
     cols = ["arm", "bandwidth", "seeds", "mmd2", "mmd2_sd", "mmd", "w1", "w1_sd", "ess_final"]
     cols += ["published_mmd", "published_w1", "seconds"]
     table = markdown_table(rows, cols)
