@@ -2,23 +2,58 @@
 
 Every problem gives ``potential(particles, weights, key) -> (V, ∇V)``,
 ``energy(particles, weights, key=None)``, ``init_particles(key, n)`` (μ₀) and
-``sample_prior(key, n)`` (μ_b), all from one oracle ``evaluate``.
+``sample_prior(key, n)`` (μ_b), all from one oracle ``evaluate``. Weights satisfy
+Σ w = 1 (None: uniform 1/n).
 """
 
 from mfbd.problems.base import Evaluation, Problem, from_data, from_kernel, num_particles
 from mfbd.problems.gaussian_mixture import gaussian_mixture_1d
 from mfbd.problems.non_interacting import non_interacting
+from mfbd.problems.sampling import kde_log_density, median_bandwidth, sampling
+from mfbd.problems.sampling_metrics import (
+    basin_mass,
+    double_well_observer,
+    mmd2,
+    moment_errors,
+    sampling_observer,
+    w1_marginals,
+)
 from mfbd.problems.student_teacher import arccos_kernel, notebook_time, student_teacher
+from mfbd.problems.targets import (
+    TARGETS,
+    Target,
+    double_well,
+    four_mode_mixture,
+    gaussian,
+    gaussian_fokker_planck_law,
+    make_target,
+)
 
 __all__ = [
+    "TARGETS",
     "Evaluation",
     "Problem",
+    "Target",
     "arccos_kernel",
+    "basin_mass",
+    "double_well",
+    "double_well_observer",
+    "four_mode_mixture",
     "from_data",
     "from_kernel",
+    "gaussian",
+    "gaussian_fokker_planck_law",
     "gaussian_mixture_1d",
+    "kde_log_density",
+    "make_target",
+    "median_bandwidth",
+    "mmd2",
+    "moment_errors",
     "non_interacting",
     "notebook_time",
     "num_particles",
+    "sampling",
+    "sampling_observer",
     "student_teacher",
+    "w1_marginals",
 ]

@@ -31,13 +31,24 @@ axis n on every leaf.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-__all__ = ["Evaluation", "Problem", "from_kernel", "from_data", "map_rows", "num_particles"]
+__all__ = [
+    "Evaluation",
+    "Problem",
+    "check_size",
+    "check_weights",
+    "from_kernel",
+    "from_data",
+    "map_rows",
+    "num_particles",
+]
 
 Particles = Any  # a pytree whose leaves have leading axis n
 
@@ -60,13 +71,19 @@ class Evaluation(NamedTuple):
 class Problem:
     """An energy E(μ) and its first variation V, ready for the particle schemes.
 
+    ``evaluate``, ``potential`` and ``energy`` take the weights of
+    μ = Σ_j w_j δ_{θ_j} with w_j ≥ 0 and Σ_j w_j = 1; ``weights=None`` means
+    uniform w_j = 1/n. Concrete weights that are negative or do not sum to one
+    raise a ValueError (under jit or vmap the check is skipped).
+
     Attributes:
       evaluate: ``(particles, weights, key) -> Evaluation``; the key feeds the
-        data batch in data mode and is ignored in kernel mode.
+        data batch in data mode (and the median bandwidth in sampling mode) and
+        is ignored in kernel mode.
       init_particles: ``(key, n) -> particles``, a sample of the default μ₀.
       sample_prior: ``(key, n) -> particles``, a sample of the birth measure μ_b
         (``None`` if the problem has none).
-      mode: ``"kernel"`` or ``"data"``.
+      mode: ``"kernel"``, ``"data"`` or ``"sampling"``.
       name: short name used in messages and run directories.
       predict: optional ``(particles, weights, x) -> f_μ(x)`` for ``x`` of shape
         ``[m, ...]``, used by figures.
@@ -83,18 +100,63 @@ class Problem:
     target: Callable[[jax.Array], jax.Array] | None = None
     extras: dict = dataclasses.field(default_factory=dict)
 
-    def potential(self, particles, weights, key=None):
-        """``(V, ∇V)`` at every particle, from a single value-and-gradient pass."""
+    def __post_init__(self):
+        object.__setattr__(self, "evaluate", _checking_weights(self.evaluate))
+
+    def potential(self, particles, weights=None, key=None):
+        """``(V, ∇V)`` at every particle (weights Σ w = 1, None: uniform), from one value-and-gradient pass."""
         ev = self.evaluate(particles, weights, _default_key(key))
         return ev.potential, ev.grad_potential
 
-    def energy(self, particles, weights, key=None):
-        """E(μ); in data mode with a sampler, a batch estimate (fixed key if None)."""
+    def energy(self, particles, weights=None, key=None):
+        """E(μ) (weights Σ w = 1, None: uniform); in data mode with a sampler, a batch estimate (fixed key if None)."""
         return self.evaluate(particles, weights, _default_key(key)).energy
 
 
 def _default_key(key):
     return jax.random.key(0) if key is None else key
+
+
+def _checking_weights(evaluate):
+    """``evaluate`` with ``weights=None`` read as uniform and concrete weights checked."""
+    if getattr(evaluate, "checks_weights", False):
+        return evaluate
+
+    @functools.wraps(evaluate)
+    def checked(particles, weights=None, key=None):
+        return evaluate(particles, check_weights(particles, weights), key)
+
+    checked.checks_weights = True
+    return checked
+
+
+def check_weights(particles: Particles, weights):
+    """Uniform 1/n weights for None; else ``weights`` after checking a concrete array is ``[n]``,
+    ≥ 0 and sums to one within √ε of its dtype (ValueError otherwise; tracers pass unchecked)."""
+    n = num_particles(particles)
+    if weights is None:
+        dtype = jnp.result_type(*jax.tree_util.tree_leaves(particles))
+        dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
+        return jnp.full((n,), 1.0 / n, dtype)
+    if jnp.shape(weights) != (n,):
+        raise ValueError(f"weights must have shape [{n}] (one per particle), got {jnp.shape(weights)}")
+    try:
+        w = np.asarray(weights)
+    except jax.errors.JAXTypeError:  # a tracer under jit or vmap
+        return weights
+    tol = float(np.sqrt(np.finfo(w.dtype).eps)) if np.issubdtype(w.dtype, np.floating) else 1e-8
+    if (w < 0).any():
+        raise ValueError(f"weights must be ≥ 0, got min {w.min():.3g}; pass None for uniform 1/n")
+    if not abs(float(w.sum(dtype=np.float64)) - 1.0) <= tol:
+        raise ValueError(f"weights must sum to 1 (Σ w = {float(w.sum()):.6g}); pass None for uniform 1/n")
+    return weights
+
+
+def check_size(name: str, value) -> int:
+    """Raise a one-line ValueError unless ``value`` is a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def num_particles(particles: Particles) -> int:
@@ -141,6 +203,8 @@ def from_kernel(
       >>> V, dV = p.potential(jnp.array([1.0, 2.0]), jnp.array([0.5, 0.5]))
     """
 
+    check_size("block_size", block_size)
+
     def unit_potential(theta, others, weights):
         # V(θ) = -F(θ) + Σ_j w_j K(θ, θ_j); F(θ) rides along for the energy.
         f = F(theta)
@@ -174,13 +238,13 @@ def from_kernel(
 
 def from_data(
     unit: Callable[[jax.Array, Any], jax.Array],
-    target: Callable[[jax.Array], jax.Array],
+    target: Callable[[jax.Array], jax.Array] | None,
     init_particles: Callable[[jax.Array, int], Particles],
     sample_prior: Callable[[jax.Array, int], Particles] | None = None,
     *,
-    sampler: Callable[[jax.Array, int], jax.Array] | None = None,
+    sampler: Callable[[jax.Array, int], Any] | None = None,
     batch_size: int | None = None,
-    data: jax.Array | None = None,
+    data: jax.Array | tuple[jax.Array, jax.Array] | None = None,
     block_size: int = 1024,
     name: str = "data_problem",
     **fields,
@@ -188,42 +252,65 @@ def from_data(
     """A data-mode problem from a unit function and samples of ν.
 
     Give either ``sampler`` and ``batch_size`` (a fresh batch from the step key
-    every evaluation: SGD) or a fixed ``data`` array ``[m, ...]`` (full batch).
+    every evaluation: SGD) or a fixed ``data`` set (full batch). Data are inputs
+    ``x [m, ...]`` with labels f(x) from ``target``, or a labelled pair
+    ``(x [m, ...], y [m])`` (a sampler may return such a pair too): then the
+    residual is r_k = f_μ(x_k) - y_k and ``target`` (may be None) only serves figures.
 
     Args:
-      unit: ``(x, θ) -> φ(x, θ)`` for one sample and one unit.
-      target: ``x -> f(x)`` for one sample.
+      unit: ``(x, θ) -> φ(x, θ)`` for one sample and one unit (in that order).
+      target: ``x -> f(x)`` for one sample, or None with labelled data.
       init_particles, sample_prior: samplers of μ₀ and μ_b, ``(key, n)``.
-      sampler: ``(key, m) -> [m, ...]`` samples of ν.
+      sampler: ``(key, m) -> x [m, ...]`` or ``(x, y)``, samples of ν.
       batch_size: m, the fresh batch size when ``sampler`` is given.
-      data: a fixed data set ``[m, ...]``.
-      block_size: samples processed at once (memory O(n · block_size)).
+      data: a fixed data set ``x [m, ...]`` or ``(x, y)``.
+      block_size: samples processed at once (memory O(n · block_size)); must divide m.
     """
     if (sampler is None) == (data is None):
         raise ValueError("from_data needs exactly one of `sampler` (with batch_size) or `data`")
-    if sampler is not None and (batch_size is None or batch_size <= 0):
-        raise ValueError("from_data with a sampler needs a positive `batch_size`")
+    check_size("block_size", block_size)
+    if sampler is not None:
+        if batch_size is None:
+            raise ValueError("from_data with a sampler needs a positive `batch_size`")
+        check_size("batch_size", batch_size)
+        data_spec = jax.eval_shape(lambda k: sampler(k, batch_size), jax.random.key(0))
+    else:
+        if isinstance(data, tuple | list):
+            if len(data) != 2:
+                raise ValueError(f"labelled data must be a pair (x, y), got {len(data)} arrays")
+            data = tuple(jnp.asarray(a) for a in data)
+        else:
+            data = jnp.asarray(data)
+        data_spec = data
+    x_spec, y_spec = _split_labels(data_spec)
+    labelled = y_spec is not None
+    if target is None and not labelled:
+        raise ValueError("from_data needs a `target` unless the data are labelled, data=(x, y)")
+    m = x_spec.shape[0]
+    if m % min(block_size, m):
+        raise ValueError(f"data size {m} is not a multiple of block_size {block_size}; change either")
+    _probe_unit(unit, target if not labelled else None, init_particles, x_spec)
 
     # Particles-major [n, b]: the matmul inside lands in the layout the row sums
     # and the pullback read, with no transposed copies of the block.
     features = jax.vmap(jax.vmap(unit, in_axes=(0, None)), in_axes=(None, 0))  # [n, b]
-    batched_target = jax.vmap(target)
+    batched_target = jax.vmap(target) if target is not None else None
 
     @jax.jit
     def evaluate(particles, weights, key=None):
-        xs = data if data is not None else sampler(_default_key(key), batch_size)
+        xs, ys = _split_labels(data if data is not None else sampler(_default_key(key), batch_size))
         xs = xs.astype(weights.dtype)
-        m = xs.shape[0]
+        ys = batched_target(xs) if ys is None else ys
+        ys = ys.astype(weights.dtype)
         b = min(block_size, m)
-        if m % b:
-            raise ValueError(f"data size {m} is not a multiple of block_size {b}")
-        blocks = xs.reshape((m // b, b) + xs.shape[1:])
+        blocks = (xs.reshape((m // b, b) + xs.shape[1:]), ys.reshape(m // b, b))
         n = weights.shape[0]
 
-        def accumulate(carry, x):
+        def accumulate(carry, block):
+            x, y = block
             v_sum, g_sum, sq_sum = carry
             phi, pullback = jax.vjp(lambda th: features(x, th), particles)
-            r = weights @ phi - batched_target(x).astype(phi.dtype)  # residual f_μ - f
+            r = weights @ phi - y.astype(phi.dtype)  # residual f_μ - f
             (g,) = pullback(jnp.broadcast_to(r[None, :], (n, b)))
             v_sum = v_sum + phi @ r
             g_sum = jax.tree_util.tree_map(jnp.add, g_sum, g)
@@ -234,8 +321,8 @@ def from_data(
             jax.tree_util.tree_map(jnp.zeros_like, particles),
             jnp.zeros((), weights.dtype),
         )
-        if blocks.shape[0] == 1:
-            (v, g, sq), _ = accumulate(zeros, blocks[0])
+        if m == b:
+            (v, g, sq), _ = accumulate(zeros, (blocks[0][0], blocks[1][0]))
         else:
             (v, g, sq), _ = jax.lax.scan(accumulate, zeros, blocks)
         g = jax.tree_util.tree_map(lambda a: a / m, g)
@@ -254,3 +341,32 @@ def from_data(
         target=fields.pop("target", batched_target),
         **fields,
     )
+
+
+def _split_labels(batch):
+    """``(x, y)`` for a labelled batch, ``(x, None)`` for inputs only."""
+    if isinstance(batch, tuple | list):
+        x, y = batch
+        if jnp.shape(y) != jnp.shape(x)[:1]:
+            raise ValueError(f"labels y must have shape [m] = {jnp.shape(x)[:1]}, got {jnp.shape(y)}")
+        return x, y
+    return batch, None
+
+
+def _probe_unit(unit, target, init_particles, x_spec):
+    """One-line errors, at construction, for a unit of the wrong signature or output shape."""
+    theta = jax.eval_shape(lambda k: jax.tree_util.tree_map(lambda a: a[0], init_particles(k, 2)), jax.random.key(0))
+    x = jax.ShapeDtypeStruct(x_spec.shape[1:], x_spec.dtype)
+    try:
+        out = jax.eval_shape(unit, x, theta)
+    except Exception as error:
+        try:
+            jax.eval_shape(unit, theta, x)
+        except Exception:
+            raise ValueError(f"unit(x, θ) fails on one sample and one unit: {error}".splitlines()[0]) from error
+        message = "unit must be written unit(x, θ) (sample first, then the unit); it looks like unit(θ, x)"
+        raise ValueError(message) from error
+    if out.shape != ():
+        raise ValueError(f"unit(x, θ) must return a scalar for one sample and one unit, got shape {out.shape}")
+    if target is not None and jax.eval_shape(target, x).shape != ():
+        raise ValueError(f"target(x) must return a scalar for one sample, got shape {jax.eval_shape(target, x).shape}")

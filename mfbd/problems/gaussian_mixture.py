@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mfbd._checks import choice
 from mfbd.problems.base import Problem, from_kernel
 
 __all__ = ["gaussian_mixture_1d", "gaussian_density", "STARTS"]
@@ -80,8 +81,7 @@ def gaussian_mixture_1d(start: str = "good", *, block_size: int = 1024) -> Probl
     Particles are ``{"y": [n], "c": [n]}``; ``sample_prior`` draws μ_b
     (y ~ N(0, 1), c = 0).
     """
-    if start not in STARTS:
-        raise ValueError(f"unknown start {start!r}; choose one of {sorted(STARTS)}")
+    choice("start", start, STARTS)
     a, yk, vk = (jnp.asarray(t) for t in (AMPLITUDES, CENTRES, VARIANCES))
 
     def F(theta):

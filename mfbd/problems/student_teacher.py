@@ -36,7 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mfbd.problems.base import Evaluation, Problem, from_data, map_rows
+from mfbd._checks import choice, positive
+from mfbd.problems.base import Evaluation, Problem, check_size, from_data, map_rows
 
 __all__ = ["student_teacher", "arccos_kernel", "notebook_time", "INPUTS", "MODES", "SCALINGS"]
 
@@ -195,10 +196,16 @@ def student_teacher(
     c ~ U(-1/√n, 1/√n), z ~ N(0, I/n) (standard).
     """
     for name, value, allowed in (("inputs", inputs, INPUTS), ("mode", mode, MODES), ("scaling", scaling, SCALINGS)):
-        if value not in allowed:
-            raise ValueError(f"unknown {name} {value!r}; choose one of {list(allowed)}")
-    if scaling == "standard" and (width is None or width <= 0):
+        choice(name, value, allowed)
+    if scaling == "standard" and width is None:
         raise ValueError("scaling='standard' needs the student width: pass width=n")
+    sizes = {"dim": dim, "teacher_width": teacher_width, "block_size": block_size}
+    sizes |= {"batch_size": batch_size} if mode == "data" and data is None else {}
+    sizes |= {"width": width} if width is not None else {}
+    for name, value in sizes.items():
+        check_size(name, value)
+    if prior_std is not None:
+        positive("prior_std", prior_std)
 
     ku, ka = jax.random.split(key)
     u = jax.random.normal(ku, (teacher_width, dim))

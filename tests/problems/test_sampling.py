@@ -1,0 +1,244 @@
+"""Sampling mode: the oracle against independent references, the exact laws, the contract."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+from scipy.special import logsumexp
+
+import mfbd
+from mfbd.problems import gaussian, gaussian_fokker_planck_law, make_target, sampling
+
+
+def _ref_log_rho(x, w, h):
+    """Unblocked numpy log ρ̂(x_i) = log Σ_j w_j K_h(x_i - x_j)."""
+    d = x.shape[1]
+    sq = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    return logsumexp(np.log(w)[None, :] - sq / (2 * h * h) - 0.5 * d * np.log(2 * np.pi * h * h), axis=1)
+
+
+def _ref_energy(x, w, h, log_pi):
+    """E_h(μ) = Σ_i w_i [log Σ_j w_j K_h(x_i - x_j) - log π(x_i)] in jnp (differentiable, unblocked)."""
+    d = x.shape[1]
+    sq = jnp.sum((x[:, None, :] - x[None, :, :]) ** 2, -1)
+    log_k = -sq / (2 * h * h) - 0.5 * d * jnp.log(2 * jnp.pi * h * h)
+    log_rho = jax.nn.logsumexp(jnp.log(w)[None, :] + log_k, axis=1)
+    return jnp.dot(w, log_rho - jax.vmap(log_pi)(x))
+
+
+def _cloud(n=12, d=2, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)) * np.array([1.5, 0.7])[:d] + np.array([0.0, 5.0])[:d]
+    return jnp.asarray(x), jnp.asarray(rng.dirichlet(np.ones(n)))
+
+
+TARGET = make_target("four_mode_mixture")
+H = 0.8
+
+
+def test_pde_potential_and_energy_against_unblocked_numpy():
+    x, w = _cloud()
+    ev = sampling(TARGET, bandwidth=H, rate="pde").evaluate(x, w)
+    log_pi = np.asarray(jax.vmap(TARGET.log_density)(x))
+    ref = _ref_log_rho(np.asarray(x), np.asarray(w), H)
+    np.testing.assert_allclose(ev.potential, ref - log_pi, rtol=1e-12)
+    np.testing.assert_allclose(ev.energy, np.dot(w, ref - log_pi), rtol=1e-12)
+    np.testing.assert_allclose(ev.grad_potential, -jax.vmap(jax.grad(TARGET.log_density))(x), rtol=1e-12)
+
+
+def test_kl_potential_is_the_weight_derivative_of_the_energy_minus_one():
+    x, w = _cloud()
+    ev = sampling(TARGET, bandwidth=H, rate="kl").evaluate(x, w)
+    dE_dw = jax.grad(lambda w: _ref_energy(x, w, H, TARGET.log_density))(w)
+    np.testing.assert_allclose(ev.potential, dE_dw - 1.0, rtol=1e-10, atol=1e-12)
+
+
+def test_blob_kl_gradient_is_the_particle_gradient_of_the_energy_over_w():
+    """δE_h = Σ_i w_i ∇V(θ_i)·δθ_i for the exact first variation ("kl")."""
+    x, w = _cloud()
+    ev = sampling(TARGET, bandwidth=H, rate="kl", transport="blob").evaluate(x, w)
+    dE_dx = jax.grad(lambda x: _ref_energy(x, w, H, TARGET.log_density))(x)
+    np.testing.assert_allclose(ev.grad_potential, dE_dx / w[:, None], rtol=1e-9, atol=1e-10)
+
+
+def test_blob_pde_gradient_matches_finite_differences_with_mu_fixed():
+    x, w = _cloud(n=6)
+    ev = sampling(TARGET, bandwidth=H, rate="pde", transport="blob").evaluate(x, w)
+    xn, wn, eps = np.asarray(x), np.asarray(w), 1e-6
+
+    def v_at(theta):  # V(θ, μ) = log ρ̂(θ) - log π(θ) with the particles of μ fixed
+        sq = ((theta[None, :] - xn) ** 2).sum(-1)
+        log_rho = logsumexp(np.log(wn) - sq / (2 * H * H) - np.log(2 * np.pi * H * H))
+        return log_rho - float(TARGET.log_density(jnp.asarray(theta)))
+
+    for i in range(6):
+        fd = [(v_at(xn[i] + eps * e) - v_at(xn[i] - eps * e)) / (2 * eps) for e in np.eye(2)]
+        np.testing.assert_allclose(ev.grad_potential[i], fd, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("rate", ["pde", "kl"])
+@pytest.mark.parametrize("transport", ["langevin", "blob"])
+def test_blocked_rows_equal_unblocked(rate, transport):
+    x, w = _cloud(n=29)
+    full = sampling(TARGET, bandwidth=H, rate=rate, transport=transport, block_size=1024).evaluate(x, w)
+    blocked = sampling(TARGET, bandwidth=H, rate=rate, transport=transport, block_size=4).evaluate(x, w)
+    chex.assert_trees_all_close(full, blocked, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("rate", ["pde", "kl"])
+def test_finite_and_correct_at_coincident_particles(rate):
+    x, w = _cloud(n=8)
+    x = jnp.concatenate([x, x[:3], x[:1]])  # exact copies, as after duplications
+    w = jnp.concatenate([w, w[:3], w[:1]])
+    w = w / w.sum()
+    for bandwidth in (H, "median"):
+        ev = sampling(TARGET, bandwidth=bandwidth, rate=rate, transport="blob").evaluate(x, w)
+        chex.assert_tree_all_finite(ev)
+    ev = sampling(TARGET, bandwidth=H, rate="pde").evaluate(x, w)
+    np.testing.assert_allclose(ev.potential[8:11], ev.potential[:3], rtol=1e-12)
+    log_pi = np.asarray(jax.vmap(TARGET.log_density)(x))
+    np.testing.assert_allclose(ev.potential, _ref_log_rho(np.asarray(x), np.asarray(w), H) - log_pi, rtol=1e-12)
+    same = jnp.broadcast_to(x[:1], (5, 2))  # every particle at one point: the median is 0
+    chex.assert_tree_all_finite(sampling(TARGET, bandwidth="median", rate=rate).evaluate(same, None))
+
+
+def test_median_bandwidth_is_the_weighted_median_heuristic():
+    x, _ = _cloud(n=10)
+    w = jnp.full(10, 0.1)
+    xn = np.asarray(x)
+    sq = ((xn[:, None] - xn[None]) ** 2).sum(-1)[~np.eye(10, dtype=bool)]
+    h = float(mfbd.problems.median_bandwidth(x, w))
+    lower, upper = np.sort(sq)[44], np.sort(sq)[45]  # 90 ordered pairs: the median lies between the middle two
+    tol = 1e-9  # the bisection's 2⁻⁴⁰ of the largest distance
+    assert np.sqrt(lower / (2 * np.log(10))) * (1 - tol) <= h <= np.sqrt(upper / (2 * np.log(10))) * (1 + tol)
+
+
+def _ou_run(dt, steps, n, seeds, key):
+    target = gaussian(dim=2, covariance=[[1.0, 0.6], [0.6, 2.0]], init_mean=[3.0, -2.0], init_covariance=np.eye(2) / 4)
+    problem = sampling(target, bandwidth=0.5)
+    scheme = mfbd.gradient_flow(problem, dt, noise=1.0)
+    keys = jax.random.split(key, seeds)
+    states = jax.vmap(lambda k: scheme.init(problem.init_particles(k, n)))(keys)
+    final = jax.vmap(lambda k, s: mfbd.simulate(k, scheme, s, steps, record_every=steps)[0])(keys, states)
+    return target, np.asarray(final.particles).reshape(-1, 2)
+
+
+@pytest.mark.slow
+def test_langevin_from_a_gaussian_start_matches_the_exact_ou_law():
+    """Mean and covariance at t = 1 within 4 Monte-Carlo standard errors plus the exact
+    Euler–Maruyama bias |EM law - OU law| (computed from the discrete recursion)."""
+    dt, steps = 0.01, 100
+    target, x = _ou_run(dt, steps, n=500, seeds=4, key=jax.random.key(7))
+    m_t, C_t = gaussian_fokker_planck_law(target, dt * steps)
+    A = np.linalg.inv(target.covariance)
+    B = np.eye(2) - dt * A
+    m, C = target.extras["init_mean"], target.extras["init_covariance"]
+    for _ in range(steps):
+        m, C = B @ m, B @ C @ B.T + 2 * dt * np.eye(2)
+    N = x.shape[0]
+    se_mean = np.sqrt(np.diag(C_t) / N)
+    se_cov = np.sqrt((np.outer(np.diag(C_t), np.diag(C_t)) + C_t**2) / N)
+    assert np.all(np.abs(x.mean(0) - m_t) <= 4 * se_mean + np.abs(m - m_t))
+    assert np.all(np.abs(np.cov(x.T) - C_t) <= 4 * se_cov + np.abs(C - C_t))
+    assert np.abs(C - C_t).max() < 0.02 and np.abs(m - m_t).max() < 0.01  # the bias is O(Δt) small
+
+
+def test_fokker_planck_law_solves_the_moment_equations():
+    target = gaussian(dim=2, covariance=[[1.0, 0.6], [0.6, 2.0]])
+    A = np.linalg.inv(target.covariance)
+    m0, S0 = target.extras["init_mean"], target.extras["init_covariance"]
+
+    def rhs(t, y):
+        m, C = y[:2], y[2:].reshape(2, 2)
+        return np.concatenate([-A @ m, (-A @ C - C @ A + 2 * np.eye(2)).ravel()])
+
+    sol = solve_ivp(rhs, (0, 0.7), np.concatenate([m0, S0.ravel()]), rtol=1e-11, atol=1e-12)
+    m, C = gaussian_fokker_planck_law(target, 0.7)
+    np.testing.assert_allclose(m, sol.y[:2, -1], atol=1e-8)
+    np.testing.assert_allclose(C, sol.y[2:, -1].reshape(2, 2), atol=1e-8)
+
+
+def _fisher_rao_kde(alpha, h, lam0, eta0, t):
+    """The KDE-driven Fisher–Rao flow in the Gaussian family (module docstring of the test):
+    with ρ̂ = N(m, s² + h²) and π = N(0, 1), log μ = -λθ²/2 + ηθ evolves as
+    λ' = α(1 - λ/(1 + λh²)), η' = -αη/(1 + λh²); h = 0 is the exact flow of KL."""
+
+    def rhs(_, y):
+        lam, eta = y
+        return [alpha * (1 - lam / (1 + lam * h * h)), -alpha * eta / (1 + lam * h * h)]
+
+    lam, eta = solve_ivp(rhs, (0, t), [lam0, eta0], rtol=1e-12, atol=1e-12).y[:, -1]
+    return eta / lam, 1 / lam  # mean, variance
+
+
+def _grid_reweighting(dt, h=0.5, alpha=1.0, t=1.0, m0=2.0, s0=0.5):
+    grid = np.linspace(-10, 10, 801)
+    log_w0 = -0.5 * (grid - m0) ** 2 / s0**2
+    problem = sampling(gaussian(dim=1, mean=[0.0], covariance=[[1.0]]), bandwidth=h)
+    scheme = mfbd.reweighting(problem, dt, alpha, transport=False)
+    state = scheme.init(jnp.asarray(grid)[:, None])
+    state = state._replace(log_weights=jnp.asarray(log_w0 - logsumexp(log_w0)))
+    final, _ = mfbd.simulate(jax.random.key(0), scheme, state, round(t / dt), record_every=round(t / dt))
+    w = np.exp(np.asarray(final.log_weights))
+    mean = w @ grid
+    return mean, w @ (grid - mean) ** 2
+
+
+def test_pure_reweighting_is_the_fisher_rao_flow_of_the_kde_energy():
+    """On a fixed 1-D grid (spacing ≪ h, so ρ̂ = N(m, s² + h²) to quadrature accuracy) the
+    weights follow the KDE Fisher–Rao flow; the splitting error is first order in Δt."""
+    exact = np.array(_fisher_rao_kde(1.0, 0.5, 4.0, 8.0, 1.0))
+    errors = [np.abs(np.array(_grid_reweighting(dt)) - exact).max() for dt in (0.02, 0.01)]
+    assert errors[1] < 0.01
+    assert 1.6 < errors[0] / errors[1] < 2.4  # first order in Δt
+    no_bias = np.array(_fisher_rao_kde(1.0, 0.0, 4.0, 8.0, 1.0))
+    assert np.abs(no_bias - exact).max() > 10 * errors[1]  # the KDE bias is real, and accounted for
+
+
+@pytest.mark.slow
+def test_pure_birth_death_particles_follow_the_kde_fisher_rao_flow():
+    """Scheme A, no transport, n = 400 from N(2, 1/4), h = 0.5: mean and variance over 16 seeds
+    within 4 standard errors of the KDE Fisher–Rao law (finite-n bias O(1/n) is far smaller)."""
+    n, seeds, dt, steps = 400, 16, 0.02, 50
+    target = gaussian(dim=1, mean=[0.0], covariance=[[1.0]], init_mean=[2.0], init_covariance=[[0.25]])
+    problem = sampling(target, bandwidth=0.5)
+    scheme = mfbd.birth_death(problem, dt, 1.0, transport=False)
+    keys = jax.random.split(jax.random.key(3), seeds)
+    states = jax.vmap(lambda k: scheme.init(problem.init_particles(k, n)))(keys)
+    final = jax.vmap(lambda k, s: mfbd.simulate(k, scheme, s, steps, record_every=steps)[0])(keys, states)
+    x = np.asarray(final.particles)[..., 0]
+    means, variances = x.mean(1), x.var(1)
+    m, v = _fisher_rao_kde(1.0, 0.5, 4.0, 8.0, dt * steps)
+    assert abs(means.mean() - m) <= 4 * means.std(ddof=1) / np.sqrt(seeds)
+    assert abs(variances.mean() - v) <= 4 * variances.std(ddof=1) / np.sqrt(seeds)
+    assert abs(m - 2.0) > 0.3  # the reaction moved the law
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"bandwidth": 0.0}, "bandwidth must be > 0"),
+        ({"bandwidth": float("nan")}, "bandwidth must be finite"),
+        ({"bandwidth": "silverman"}, "unknown bandwidth 'silverman'"),
+        ({"rate": "fast"}, "unknown rate 'fast'; choose one of 'pde', 'kl'"),
+        ({"transport": "svgd"}, "unknown transport 'svgd'"),
+        ({"block_size": 0}, "block_size must be a positive integer"),
+    ],
+)
+def test_bad_arguments_give_one_line_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        sampling(TARGET, **kwargs)
+
+
+def test_bad_log_targets_give_one_line_errors():
+    start = TARGET.init_particles
+    with pytest.raises(ValueError, match="needs init_particles"):
+        sampling(TARGET.log_density)
+    with pytest.raises(ValueError, match="to a scalar"):
+        sampling(lambda t: -(t**2), init_particles=start)
+    with pytest.raises(ValueError, match="not finite at the initial particles"):
+        sampling(lambda t: jnp.log(t[0]), init_particles=start)  # log of negative x
+    with pytest.raises(ValueError, match="unknown target"):
+        make_target("banana")
