@@ -78,7 +78,9 @@ def _state(seeds=2, n=5):
     particles = {"c": jnp.asarray(rng.normal(size=(seeds, n))), "y": jnp.asarray(rng.normal(size=(seeds, n)))}
     log_w = jnp.asarray(rng.normal(size=(seeds, n)))
     zeros = jnp.zeros((seeds, n))
-    return State(particles, log_w, zeros, particles, jnp.ones(seeds), jnp.full(seeds, 20, jnp.int32), ())
+    step = jnp.full(seeds, 20, jnp.int32)
+    lineage = jnp.tile(jnp.arange(n, dtype=jnp.int32), (seeds, 1))
+    return State(particles, log_w, zeros, particles, jnp.ones(seeds), step, (), lineage, jnp.full(seeds, n, jnp.int32))
 
 
 def test_snapshots_and_checkpoint_round_trip(tmp_path):
@@ -125,8 +127,9 @@ def _imports(path: pathlib.Path, modules: set[str]) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name in modules}
         elif isinstance(node, ast.ImportFrom) and node.module and node.module in modules:
-            found.add(node.module)
-            found |= {f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in modules}
+            # ``from pkg import submodule`` imports the submodule; ``from module import name`` the module
+            subs = {f"{node.module}.{a.name}" for a in node.names} & modules
+            found |= subs or {node.module}
     return found
 
 
