@@ -82,30 +82,36 @@ def run_arm(prob, scheme: mfbd.Scheme, n: int, seeds, steps: int, record_every: 
     return out
 
 
-def reaction_input(prob, state, dt: float, alpha: float, reps: int) -> dict:
-    """The energy change across the reaction step of scheme A from a (GD-converged, batched) ``state``.
+def reaction_input(prob, state, dt: float, alpha: float, reps: int, draws: int = 64) -> dict:
+    """The energy the reaction of scheme A puts in at a (GD-converged, batched over seeds) ``state``.
 
-    Scheme A (constant α, carried gradient) takes ``reps`` steps from ``state``; each step's E after the
-    reaction minus E before it (``Info.energy``, after the transport) is averaged over steps and seeds and
-    divided by Δt. GD's own descent rate from the same state is -ΔE/Δt per step, over the same steps.
+    * one step of A from ``state`` with ``draws`` independent keys per seed: E after the reaction minus E
+      before it (``Info.energy``, after the transport), averaged, divided by Δt (``reaction_input_per_time``,
+      with its standard error over the seeds × draws, and per seed); GD's own descent rate there, -ΔE/Δt of one GD step;
+    * ``reps`` steps of A (carried and fresh gradient) continued from ``state``: the seed-mean E at the end,
+      and the mean reaction and transport contributions per unit time along the way.
     """
-    keys = seed_keys(range(jax.tree_util.tree_leaves(state.particles)[0].shape[0]))[2]
-    with_energy = state_energy(prob)
-    out = {"energy_at_state": float(np.mean(np.asarray(state.energy)))}
-    for name in ("gd", "A"):
-        scheme = scheme_of(prob, name, dt, alpha, ("constant", 0.0), reps, "carried")
-        _, trace = run_chunk(scheme, reps, 1, with_energy, seeds=True)(keys, state)
+    energy = state_energy(prob)
+    bd = scheme_of(prob, "A", dt, alpha, ("constant", 0.0), reps, "carried")
+    keys = jax.random.split(jax.random.key(12345), draws)
+    one = jax.jit(jax.vmap(jax.vmap(lambda k, s: bd.step(k, s), (0, None)), (None, 0)))
+    new, info = one(keys, state)
+    jump = np.asarray(jax.vmap(jax.vmap(energy))(new)["state_energy"] - info.energy) / dt  # [S, draws]
+    gd = scheme_of(prob, "gd", dt, alpha, ("constant", 0.0), reps, "carried")
+    moved, _ = jax.jit(jax.vmap(gd.step, (None, 0)))(keys[0], state)
+    out = {"energy_at_state": float(np.mean(np.asarray(state.energy))),
+           "reaction_input_per_time": float(np.mean(jump)), "reaction_input_se": float(np.std(jump) / jump.size**0.5),
+           "reaction_input_per_seed": [float(x) for x in np.mean(jump, axis=1)],
+           "gd_descent_rate": float(np.mean(np.asarray(state.energy - moved.energy)) / dt),
+           "events_per_step": float(np.mean(np.asarray(info.killed + info.born)))}  # fmt: skip
+    run_keys = seed_keys(range(jump.shape[0]))[2]
+    for gradient in ("carried", "fresh"):
+        scheme = scheme_of(prob, "A", dt, alpha, ("constant", 0.0), reps, gradient)
+        _, trace = run_chunk(scheme, reps, 1, energy, seeds=True)(run_keys, state)
         after, before = np.asarray(trace["state_energy"]), np.asarray(trace["energy"])
-        if name == "gd":
-            energies = np.concatenate([np.asarray(state.energy)[:, None], after], axis=1)
-            out["gd_descent_rate"] = float(-np.mean(np.diff(energies, axis=1)) / dt)
-            continue
-        per_seed = np.mean(after - before, axis=1) / dt
-        out["reaction_input_per_time"] = float(np.mean(per_seed))
-        out["reaction_input_se"] = float(np.std(per_seed, ddof=1) / np.sqrt(per_seed.size))
-        out["transport_descent_rate_in_A"] = float(-np.mean(before[:, 1:] - after[:, :-1]) / dt)
-        out["events_per_step"] = float(np.mean(np.asarray(trace["killed"] + trace["born"])))
-        out["energy_after_reps_A"] = float(np.mean(after[:, -1]))
+        out[f"continued_{gradient}_energy_end"] = float(np.mean(after[:, -1]))
+        out[f"continued_{gradient}_reaction_per_time"] = float(np.mean(after - before) / dt)
+        out[f"continued_{gradient}_transport_per_time"] = float(np.mean(before[:, 1:] - after[:, :-1]) / dt)
     return out
 
 

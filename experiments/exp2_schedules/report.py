@@ -11,7 +11,8 @@ from experiments.common import md_table, read_rows, save_figure
 
 COLORS = {"constant": "C3", "quench-last-20%": "C1", "quench-last-50%": "C2", "cosine": "C0"}
 TABLE = ["scheme", "alpha", "dt", "schedule", "gradient", "speedup_half", "speedup_end", "energy_end",
-         "energy_ratio_end", "lineages_end", "effective_lineages_end", "wall_s"]  # fmt: skip
+         "energy_ratio_end", "log10_ratio_end_paired", "log10_ratio_end_se", "seeds_below_gd_end", "lineages_end",
+         "effective_lineages_end", "wall_s"]  # fmt: skip
 
 
 def plot(curves: list[dict], alphas, path: Path):
@@ -30,6 +31,7 @@ def plot(curves: list[dict], alphas, path: Path):
                 style = "--" if sel[0]["gradient"] == "fresh" else "-"
                 ax.plot([r["t"] for r in sel], [r[field] for r in sel], style, color=COLORS[sel[0]["schedule"]],
                         label=f"{sel[0]['schedule']} {sel[0]['gradient']}")  # fmt: skip
+            ax.set_xlim(0, max(r["t"] for r in curves if r["alpha"] == alpha and r["scheme"] != "gd"))
             name = "distinct lineages" if field == "lineages_mean" else "E (mean over seeds)"
             ax.set(yscale="log", xlabel="t", ylabel=f"{scheme}: {name}", title=f"scheme {scheme}, α = {alpha:g}")
             if j == 0 and i < 2:
@@ -48,7 +50,7 @@ def render(out: Path, sizes) -> None:
                   "Speed-up: the time GD's seed-mean energy needs to reach the arm's, divided by t (\"> x\": GD "
                   "does not reach it by its horizon); energy ratio E_GD / E_arm; lineages: distinct / effective "
                   "(inverse Simpson), seed means at the end.", "",
-                  md_table(rows, [c for c in TABLE if c in rows[0]]), ""]  # fmt: skip
+                  md_table([dict.fromkeys(TABLE, "–") | r for r in rows], TABLE), ""]  # fmt: skip
     if "reproduction" in summary:
         r = summary["reproduction"]
         lines += ["## Reproduction (issue 10)", "", "```", json.dumps(r, indent=1, default=float), "```", ""]

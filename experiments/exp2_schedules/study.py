@@ -94,6 +94,27 @@ def run(sizes: Sizes, out, raw) -> dict:
     return {"walls": walls, "rows": rows, "curves": curves, "gd": gd, "results": results}
 
 
+def rebuild(sizes: Sizes, out, raw, walls: dict) -> None:
+    """Rewrite ``arms.csv`` and ``curves.csv`` from the raw traces in ``raw`` and the recorded ``walls``
+    (no simulation)."""
+    gd = {}
+    for dt in {dt for _, dt, _ in sizes.dts}:
+        gd[dt] = {k: v for k, v in np.load(raw / f"gd-dt{dt}.npz").items()}
+        gd[dt]["finite"] = True
+    reference = gd[max(gd)]
+    reference_arm = dict(alpha=0.0, dt=max(gd), scheme="gd", schedule=("constant", 0), gradient="-")
+    rows, curves = [], curve_rows("GD", reference_arm, reference)
+    for arm in arms(sizes):
+        result = {k: v for k, v in np.load(raw / f"{label(arm).replace(' ', '_')}.npz").items()}
+        steps, every = records(sizes, arm["dt"], arm["horizon"])
+        result["finite"] = bool(np.all(np.isfinite(result["state_energy"]))) and len(result["t"]) == steps // every + 1
+        result["wall"] = walls.get(label(arm), float("nan"))
+        rows.append(arm_row(arm, result, reference, gd.get(arm["dt"])))
+        curves += curve_rows(label(arm), arm, result)
+    write_rows(out / "arms.csv", rows, columns(rows), float_format="{:.4g}")
+    write_rows(out / "curves.csv", curves, float_format="{:.4g}")
+
+
 def save_raw(path, result: dict):
     """The per-seed traces of an arm (its array fields) as ``.npz``."""
     np.savez(path, **{k: v for k, v in result.items() if isinstance(v, np.ndarray)})
@@ -132,6 +153,9 @@ def arm_row(arm: dict, result: dict, reference: dict, same_dt_gd: dict | None) -
         return row | {"energy_end": float("nan"), "wall_s": result["wall"]}
     gd_e = reference["state_energy"]
     gd_at = [float(np.mean(gd_e[:, np.searchsorted(reference["t"], t[i])])) for i in (half, end)]
+    paired = np.log10(gd_e[:, np.searchsorted(reference["t"], t[end])] / e[:, end])  # same start per seed
+    row |= {"log10_ratio_end_paired": float(np.mean(paired)), "log10_ratio_end_se": float(np.std(paired, ddof=1)
+            / np.sqrt(paired.size)), "seeds_below_gd_end": f"{int(np.sum(paired > 0))}/{paired.size}"}  # fmt: skip
     for tag, i, gd_value in (("half", half, gd_at[0]), ("end", end, gd_at[1])):
         factor, bound = core.speedup(reference["t"], gd_e, e[:, i], float(t[i]))
         row[f"speedup_{tag}"] = ("> " if bound else "") + f"{factor:.3g}"
