@@ -66,13 +66,19 @@ def _toml_type(value) -> str:
 def _type_name(tp) -> str:
     if isinstance(tp, types.UnionType):
         return " or ".join(_type_name(t) for t in typing.get_args(tp) if t is not type(None))
-    if typing.get_origin(tp) is tuple:
-        return "a list of integers"
+    if typing.get_origin(tp) is tuple:  # "a list of integers", "a list of lists of numbers"
+        inner = _type_name(typing.get_args(tp)[0]).split(" ", 1)[1]
+        return "a list of " + (inner.replace("list", "lists", 1) if inner.startswith("list ") else inner + "s")
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}[tp]
 
 
 def coerce(value, tp, where):
-    """Check ``value`` (from TOML) against the annotation ``tp``; ints are accepted as floats."""
+    """Check ``value`` (from TOML) against the annotation ``tp``; ints are accepted as floats.
+
+    ``tuple[T, ...]`` takes a TOML array of T (nested: an array of arrays), e.g. a matrix.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where} must be finite, got {value}")
     if isinstance(tp, types.UnionType):
         for option in typing.get_args(tp):
             if option is type(None):
@@ -82,12 +88,10 @@ def coerce(value, tp, where):
             except ConfigError:
                 pass
     elif typing.get_origin(tp) is tuple:
-        if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            return tuple(value)
+        if isinstance(value, list):
+            return tuple(coerce(v, typing.get_args(tp)[0], f"{where}[{i}]") for i, v in enumerate(value))
     elif tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            if not math.isfinite(value):
-                raise ConfigError(f"{where} must be finite, got {value}")
             return float(value)
     elif tp is int:
         if isinstance(value, int) and not isinstance(value, bool):

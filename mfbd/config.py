@@ -38,6 +38,7 @@ import optax
 import mfbd
 from mfbd import _toml
 from mfbd._toml import ConfigError, apply_overrides, field, read_toml
+from mfbd.config_sampling import Sampling, build_sampling, observe_sampling
 from mfbd.problems.gaussian_mixture import STARTS
 from mfbd.problems.student_teacher import INPUTS, MODES, SCALINGS
 from mfbd.schemes.birth_death import CONTROLS, PRIORS, PROBABILITIES, RATES
@@ -99,7 +100,7 @@ class StudentTeacher:
     teacher_seed: int = field(0, check="nonnegative")
 
 
-PROBLEMS = {"gaussian_mixture_1d": GaussianMixture1D, "student_teacher": StudentTeacher}
+PROBLEMS = {"gaussian_mixture_1d": GaussianMixture1D, "student_teacher": StudentTeacher, "sampling": Sampling}
 DTYPES = ("float32", "float64")
 OPTIMIZERS = {"sgd": optax.sgd, "adam": optax.adam}
 
@@ -368,6 +369,8 @@ def make_problem(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool)
     with jax.enable_x64(x64):
         if isinstance(problem, GaussianMixture1D):
             return mfbd.problems.gaussian_mixture_1d(**options)
+        if isinstance(problem, Sampling):
+            return build_sampling(problem, x64)
         return mfbd.problems.student_teacher(jax.random.key(problem.teacher_seed), **options, width=n)
 
 
@@ -387,12 +390,10 @@ def make_scheme(problem: mfbd.problems.Problem, arm: Arm, steps: int) -> mfbd.Sc
 
 @functools.lru_cache(maxsize=32)
 def make_observe(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool):
-    """Observables recorded with each metrics row, as ``state -> dict`` (or None).
-
-    In data mode the recorded energy is a minibatch estimate; the population
-    energy E(μ) of the same student and teacher, in closed form (kernel mode),
-    is recorded as ``population_energy``.
-    """
+    """Observables recorded with each metrics row, as ``state -> dict`` (or None): in data mode
+    ``population_energy`` (E(μ) in closed form, kernel mode), in sampling mode :mod:`mfbd.config_sampling`'s."""
+    if isinstance(problem, Sampling):
+        return observe_sampling(make_problem(problem, n, x64).extras["target"], x64)
     if not isinstance(problem, StudentTeacher) or problem.mode != "data":
         return None
     exact = make_problem(dataclasses.replace(problem, mode="kernel"), n, x64)

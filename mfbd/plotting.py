@@ -9,7 +9,8 @@
   the paths of the first two coordinates of |c_i|·z_i through the snapshots
   against the teacher directions, drawn as rays. Any other problem: the
   first two particle coordinates, marker size by weight (:func:`generic_picture`);
-  register a picture in :data:`PICTURES`.
+  register a picture in :data:`PICTURES`. Sampling mode: :mod:`mfbd.plotting_sampling`,
+  which also draws ``sampling_metrics`` (:data:`METRIC_FIGURES`).
 
 Both use the first seed of the run for the particle pictures.
 """
@@ -25,6 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mfbd.config import Config, load, make_problem
+from mfbd.plotting_sampling import sampling_metrics_figure, sampling_picture
 from mfbd.rundir import CONFIG, read_metrics, read_snapshots, read_status
 
 __all__ = ["plot_run", "energy_figure", "particles_figure", "generic_picture", "PICTURES"]
@@ -65,18 +67,20 @@ def energy_figure(config: Config, metrics: dict, stopped: dict[str, int] | None 
     axes = fig.subplots(1, len(columns), squeeze=False)[0]
     seeds = len(config.run.seed_list)
     for ax, column in zip(axes, columns, strict=True):
-        top = 0.0
+        top, positive = 0.0, True
         for i, (name, _) in enumerate(config.arms):
             if name not in metrics:
                 continue
             t, values = metrics[name]["time"][0], metrics[name][column]
             mean, low, high = _spread(values)
             top = max(top, 10 * np.nanmax(high[:1]))
+            positive = positive and not np.any(values <= 0)  # sampling: E is KL(μ‖π) up to log Z
             label = config.label(name) + (f" (stopped at step {stopped[name]})" if name in stopped else "")
             ax.plot(t, mean, color=f"C{i}", label=label)
             if values.shape[0] > 1:
                 ax.fill_between(t, low, high, color=f"C{i}", alpha=0.2, lw=0)
-        ax.set_yscale("log", nonpositive="mask")
+        if positive:
+            ax.set_yscale("log", nonpositive="mask")
         if stopped and top > 0:
             ax.set_ylim(top=top)
         if getattr(config.problem, "name", None) == "student_teacher":
@@ -166,7 +170,9 @@ def generic_picture(config: Config, problem, snapshots: dict[str, list[dict]], a
 
 
 #: The particle picture of each bundled problem (by config name); others get :func:`generic_picture`.
-PICTURES = {"gaussian_mixture_1d": _mixture_picture, "student_teacher": _teacher_picture}
+PICTURES = {"gaussian_mixture_1d": _mixture_picture, "student_teacher": _teacher_picture, "sampling": sampling_picture}
+#: More figures of a problem (by config name), drawn from its metrics: ``{stem: draw(config, problem, metrics)}``.
+METRIC_FIGURES = {"sampling": {"sampling_metrics": sampling_metrics_figure}}
 
 
 def particles_figure(config: Config, problem, snapshots: dict[str, list[dict]]) -> Figure:
@@ -181,9 +187,12 @@ def plot_run(run_dir) -> list[Path]:
     run_dir = Path(run_dir)
     config = load(str(run_dir / CONFIG))
     stopped = {name: arm["failed_at"] for name, arm in read_status(run_dir).items() if arm.get("status") == "failed"}
-    paths = _save(energy_figure(config, read_metrics(run_dir), stopped), run_dir / "energy")
+    metrics = read_metrics(run_dir)
+    paths = _save(energy_figure(config, metrics, stopped), run_dir / "energy")
     x64 = config.run.dtype == "float64"
     problem = make_problem(config.problem, config.run.n, x64)
+    for stem, draw in METRIC_FIGURES.get(getattr(config.problem, "name", None), {}).items():
+        paths += _save(draw(config, problem, metrics), run_dir / stem)
     with jax.enable_x64(x64):
         snapshots = {name: read_snapshots(run_dir, name) for name, _ in config.arms}
         if any(snapshots.values()):

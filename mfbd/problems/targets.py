@@ -75,14 +75,21 @@ def _spd(name, matrix, dim):
     return matrix
 
 
+def _vector(name, vector, dim):
+    vector = np.asarray(vector, float)
+    if vector.size != dim:
+        raise ValueError(f"{name} must have dim = {dim} entries, got shape {vector.shape}; set dim or fix {name}")
+    return vector.reshape(dim)
+
+
 def gaussian(dim: int = 2, mean=None, covariance=None, init_mean=None, init_covariance=None) -> Target:
     """π = N(mean, covariance) (default N(0, I)); μ₀ = N(init_mean, init_covariance)
     (default N(3·1, I/4)). Its Fokker–Planck law from μ₀ is :func:`gaussian_fokker_planck_law`."""
     if int(dim) != dim or dim < 1:
         raise ValueError(f"dim must be a positive integer, got {dim}")
-    mean = np.zeros(dim) if mean is None else np.asarray(mean, float).reshape(dim)
+    mean = np.zeros(dim) if mean is None else _vector("mean", mean, dim)
     cov = _spd("covariance", np.eye(dim) if covariance is None else covariance, dim)
-    init_mean = np.full(dim, 3.0) if init_mean is None else np.asarray(init_mean, float).reshape(dim)
+    init_mean = np.full(dim, 3.0) if init_mean is None else _vector("init_mean", init_mean, dim)
     init_cov = _spd("init_covariance", np.eye(dim) / 4 if init_covariance is None else init_covariance, dim)
     precision = np.linalg.inv(cov)
 
