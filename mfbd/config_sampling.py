@@ -11,9 +11,10 @@
     transport = "langevin"     # run the arms with noise = 1 (or "blob", with noise = 0)
 
 The target's parameters are keys of ``[problem]`` beside the sampling options;
-each belongs to one target (``b`` and ``tilt`` to the double well; ``dim``,
-``mean``, ``covariance``, ``init_mean``, ``init_covariance`` to the Gaussian;
-the four-mode mixture has none). Unset: the target's default.
+each belongs to one target (``b`` and ``tilt`` to the double well; ``mean``,
+``covariance``, ``init_mean``, ``init_covariance`` to the Gaussian, whose
+dimension is the length of the first of them given, else 2; the four-mode
+mixture has none). Unset: the target's default.
 
 **Metrics.** Every metrics row records, besides E_h (KL(μ‖π) up to log Z), the
 sampling metrics of :mod:`mfbd.problems.sampling_metrics` of the state's
@@ -51,8 +52,11 @@ __all__ = ["REFERENCE_KEY", "REFERENCE_SAMPLES", "TARGET_PARAMETERS", "Sampling"
 REFERENCE_KEY = 12345
 REFERENCE_SAMPLES = 1000
 
-#: The parameters of each target (its factory's arguments), as ``[problem]`` keys.
-TARGET_PARAMETERS = {name: tuple(inspect.signature(factory).parameters) for name, factory in TARGETS.items()}
+#: The parameters of each target (its factory's arguments), as ``[problem]`` keys; a ``dim`` is not a key
+#: but the length of the first array given (the Gaussian's default, 2, without one).
+TARGET_PARAMETERS = {
+    name: tuple(p for p in inspect.signature(factory).parameters if p != "dim") for name, factory in TARGETS.items()
+}
 
 _DEFAULTS = inspect.signature(sampling).parameters
 Matrix = tuple[tuple[float, ...], ...]
@@ -73,7 +77,6 @@ class Sampling:
     transport: str = field(_DEFAULTS["transport"].default, choices=TRANSPORTS)
     block_size: int = field(_DEFAULTS["block_size"].default, check="positive")
     # the targets' parameters (None: the target's default)
-    dim: int | None = field(None, check="positive")
     mean: tuple[float, ...] | None = None
     covariance: Matrix | None = None
     init_mean: tuple[float, ...] | None = None
@@ -92,8 +95,12 @@ class Sampling:
 
     @property
     def target_parameters(self) -> dict:
-        """The target's parameters that are set, as keyword arguments of its factory."""
-        return {key: getattr(self, key) for key in TARGET_PARAMETERS[self.target] if getattr(self, key) is not None}
+        """The target's parameters that are set, as keyword arguments of its factory (with ``dim``)."""
+        params = {key: getattr(self, key) for key in TARGET_PARAMETERS[self.target] if getattr(self, key) is not None}
+        arrays = [value for value in params.values() if isinstance(value, tuple)]
+        if arrays and "dim" in inspect.signature(TARGETS[self.target]).parameters:
+            params["dim"] = len(arrays[0])
+        return params
 
 
 #: Every target's parameters (each a field of :class:`Sampling`).

@@ -98,11 +98,12 @@ def test_every_target_parameter_is_a_config_key():
 def test_config_builds_the_target_it_names(tmp_path):
     path = tmp_path / "g.toml"
     path.write_text(
-        SMALL.replace('target = "double_well"', 'target = "gaussian"\ndim = 3\nmean = [1, 2, 3]\ninit_mean = [0, 0, 0]')
+        SMALL.replace('target = "double_well"', 'target = "gaussian"\nmean = [1, 2, 3]\ninit_mean = [0, 0, 0]')
     )
     config = load(str(path))
     target = make_problem(config.problem, 16, True).extras["target"]
-    np.testing.assert_array_equal(target.mean, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(target.mean, [1.0, 2.0, 3.0])  # dim = 3 from the mean
+    np.testing.assert_array_equal(target.covariance, np.eye(3))
     np.testing.assert_array_equal(target.extras["init_mean"], [0.0, 0.0, 0.0])
     assert config.problem.mean == (1.0, 2.0, 3.0)  # ints read as floats
     (tmp_path / "w.toml").write_text(SMALL)
@@ -138,7 +139,11 @@ BAD = [
     (["--set", 'problem.bandwidth="mean"'], "problem.bandwidth must be a number > 0 or \"median\", got 'mean'"),
     (["--set", "problem.target=double_wel"], "problem.target: unknown value 'double_wel'; choose one of 'gaussian'"),
     (["--set", "problem.bb=4"], "unknown key 'problem.bb'; did you mean 'b'?"),
-    (["--set", "problem.dim=2"], "problem.dim is not a parameter of target 'double_well'; its parameters are b, tilt"),
+    (
+        ["--set", "problem.mean=[1, 2]"],
+        "problem.mean is not a parameter of target 'double_well'; its parameters are b, tilt",
+    ),
+    (["--set", "problem.dim=2"], "'problem.dim' is not an option of name 'sampling' (only of 'student_teacher')"),
     (["--set", "problem.b=0"], "problem.b must be > 0, got 0.0"),
     (["--set", "problem.rate=pd"], "problem.rate: unknown value 'pd'; choose one of 'pde', 'kl'"),
     (
@@ -147,11 +152,11 @@ BAD = [
     ),
     (
         ["--set", "problem.target=gaussian", "--set", "problem.covariance=[[1, 0], [0, 1], [0, 0]]"],
-        "problem: target 'gaussian': covariance must be a symmetric [2, 2] matrix, got shape (3, 2)",
+        "problem: target 'gaussian': covariance must be a symmetric [3, 3] matrix, got shape (3, 2)",
     ),
     (
-        ["--set", "problem.target=gaussian", "--set", "problem.mean=[1, 2, 3]"],
-        "problem: target 'gaussian': mean must have dim = 2 entries, got shape (3,)",
+        ["--set", "problem.target=gaussian", "--set", "problem.mean=[1, 2, 3]", "--set", "problem.init_mean=[0, 0]"],
+        "problem: target 'gaussian': init_mean must have dim = 3 entries, got shape (2,)",
     ),
     (
         ["--set", "problem.target=gaussian", "--set", 'problem.covariance=[[1, "a"], [0, 1]]'],

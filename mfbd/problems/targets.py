@@ -78,7 +78,7 @@ def _spd(name, matrix, dim):
 def _vector(name, vector, dim):
     vector = np.asarray(vector, float)
     if vector.size != dim:
-        raise ValueError(f"{name} must have dim = {dim} entries, got shape {vector.shape}; set dim or fix {name}")
+        raise ValueError(f"{name} must have dim = {dim} entries, got shape {vector.shape}")
     return vector.reshape(dim)
 
 
