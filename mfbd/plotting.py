@@ -17,7 +17,6 @@ Both use the first seed of the run for the particle pictures.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import jax
@@ -25,6 +24,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from mfbd._plotbase import _coordinates, _final, _spread
 from mfbd.config import Config, load, make_problem
 from mfbd.plotting_sampling import sampling_metrics_figure, sampling_picture
 from mfbd.rundir import CONFIG, read_metrics, read_snapshots, read_status
@@ -38,14 +38,6 @@ def _save(fig: Figure, stem: Path) -> list[Path]:
     fig.savefig(paths[0], dpi=150)
     fig.savefig(paths[1])
     return paths
-
-
-def _spread(values: np.ndarray):
-    """Mean, min and max over seeds (axis 0), ignoring non-finite entries (an arm that blew up)."""
-    values = np.where(np.isfinite(values), values, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # records where every seed is non-finite
-        return np.nanmean(values, axis=0), np.nanmin(values, axis=0), np.nanmax(values, axis=0)
 
 
 def energy_figure(config: Config, metrics: dict, stopped: dict[str, int] | None = None) -> Figure:
@@ -92,14 +84,6 @@ def energy_figure(config: Config, metrics: dict, stopped: dict[str, int] | None 
     return fig
 
 
-def _final(snapshots: list[dict]):
-    """Particles and weights of the first seed at the last snapshot."""
-    last = snapshots[-1]
-    particles = {k: v[0] for k, v in last["particles"].items()}
-    weights = np.exp(last["log_weights"][0] - np.logaddexp.reduce(last["log_weights"][0]))
-    return particles, weights, int(last["seeds"][0]), last["step"]
-
-
 def _mixture_picture(config: Config, problem, snapshots: dict[str, list[dict]], arms) -> Figure:
     """Experiment 1: the fitted f_μ against the target f on [-5, 5] and the final (y, c) scatter."""
     fig = Figure(figsize=(11.0, 4.2), layout="constrained")
@@ -140,16 +124,6 @@ def _teacher_picture(config: Config, problem, snapshots: dict[str, list[dict]], 
     axes[0].set_ylabel("$(|c|z)_2$")
     fig.suptitle("paths of |c|·z (first two coordinates); teacher directions dashed (+) and dotted (−)", fontsize=10)
     return fig
-
-
-def _coordinates(particles: dict) -> tuple[np.ndarray, list[str]]:
-    """The particles as an ``[n, d]`` table of their coordinates (leaves flattened in key order) and names."""
-    columns, names = [], []
-    for key in sorted(particles):
-        leaf = np.asarray(particles[key]).reshape(len(particles[key]), -1)
-        columns.append(leaf)
-        names += [key] if leaf.shape[1] == 1 else [f"{key}[{j}]" for j in range(leaf.shape[1])]
-    return np.concatenate(columns, axis=1), names
 
 
 def generic_picture(config: Config, problem, snapshots: dict[str, list[dict]], arms) -> Figure:

@@ -17,6 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
+from mfbd._plotbase import _coordinates, _final, _spread
+
 __all__ = ["sampling_picture", "sampling_metrics_figure", "METRICS"]
 
 #: The panels of :func:`sampling_metrics_figure`: column, axis label, log scale.
@@ -94,8 +96,6 @@ def _two_d(config, target, finals, arms) -> Figure:
 
 def sampling_picture(config, problem, snapshots: dict[str, list[dict]], arms) -> Figure:
     """The final particles of the first seed against the target π (see the module docstring)."""
-    from mfbd.plotting import _coordinates, _final
-
     target = problem.extras["target"]
     finals = {}
     for _, name in arms:
@@ -106,8 +106,6 @@ def sampling_picture(config, problem, snapshots: dict[str, list[dict]], arms) ->
 
 def sampling_metrics_figure(config, problem, metrics: dict) -> Figure:
     """The sampling metrics against t: mean over seeds, min–max band (see the module docstring)."""
-    from mfbd.plotting import _spread
-
     target = problem.extras["target"]
     panels = [p for p in METRICS if any(p[0] in m for m in metrics.values())]
     fig = Figure(figsize=(4.3 * len(panels), 3.9), layout="constrained")
