@@ -180,7 +180,7 @@ class Config:
 
     name: str
     description: str
-    problem: GaussianMixture1D | StudentTeacher
+    problem: GaussianMixture1D | StudentTeacher | Sampling
     run: Run
     arms: tuple[tuple[str, Arm], ...]
 
