@@ -26,7 +26,7 @@ fixed sample of :data:`REFERENCE_SAMPLES` exact draws of π, drawn with
 ``key(REFERENCE_KEY)``, the same for every arm, seed and run. A record costs
 O(n² + n·m) kernel evaluations for MMD² and a sort of n + m points per
 coordinate for W1 (m = 1000), against the O(n²) of one step's density
-estimate; a record every 10 steps adds about a tenth to a run. With m = 1000
+estimate (the overhead was not benchmarked separately). With m = 1000
 exact draws, MMD² of a perfect n-particle sample is not 0 but about
 (1/n + 1/m)·(1 - E k(X, X')) ≥ 0 (the V-statistic's bias for independent
 draws): ≈ 0.0027 at n = 500 on the four-mode target, ≈ 0.005 at n = 200 on
