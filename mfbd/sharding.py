@@ -68,7 +68,7 @@ def shard_state(tree, mesh: Mesh | None = None, particle_axis: int = 0):
       particle_axis: the dimension that indexes the particles.
 
     Returns:
-      The same pytree of global ``jax.Array``s. With several processes every
+      The same pytree of global arrays (``jax.Array``). With several processes every
       process must pass the same values; each keeps its own shards.
 
     Raises:

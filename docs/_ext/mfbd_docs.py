@@ -9,9 +9,10 @@
   from the argparse parser of :mod:`mfbd.cli`.
 * An ``autodoc-skip-member`` hook drops NamedTuple field aliases and other
   undocumented class members: their classes describe them under "Attributes".
-* An ``autodoc-process-docstring`` hook reads mfbd's plain-text notation as
-  written: ``|x|`` is an absolute value (never a reST substitution), and an
-  inline literal may be followed by a letter (````jax.Array````s).
+* In the schema's table cells, text taken from docstrings keeps mfbd's
+  plain-text notation as written: ``|x|`` is an absolute value (never a reST
+  substitution), and an inline literal may be followed by a letter. (The API
+  reference reads the docstrings as they are: write them as valid reST.)
 """
 
 from __future__ import annotations
@@ -241,36 +242,17 @@ class CommandLine(_Generated):
 
 #: Inline literals, roles and interpreted text: left as they are.
 _MARKUP = re.compile(r"(``.+?``|:[\w:.-]+:`[^`]*`|`[^`]*`_{0,2})")
-#: A line that opens an indented block read verbatim: math, code, a literal block.
-_VERBATIM = re.compile(r"^\s*(\.\. (math|code-block|code)::|.*::\s*$)")
 
 
 def _plain_text_line(line: str) -> str:
+    """Escape ``|`` in plain text and join a literal to a following letter (``Array``\\ s)."""
     parts = _MARKUP.split(line)
     for i in range(0, len(parts), 2):  # even parts are plain text
         text = parts[i].replace("|", "\\|")
         if i > 0 and text[:1].isalnum():
-            text = "\\ " + text  # a literal followed by a letter: ``Array``\\ s
+            text = "\\ " + text
         parts[i] = text
     return "".join(parts)
-
-
-def _process_docstring(app, what, name, obj, options, lines):
-    """Escape ``|`` in plain text and join literals to a following letter, outside verbatim blocks."""
-    block = None  # indentation of the directive that opened the current verbatim block
-    for i, line in enumerate(lines):
-        depth = len(line) - len(line.lstrip())
-        if block is not None and (not line.strip() or depth > block):
-            continue
-        block = None
-        stripped = line.lstrip()
-        if stripped.startswith((">>>", "... ")):
-            continue
-        if _VERBATIM.match(line):
-            block = depth
-            if stripped.startswith(".."):
-                continue  # a directive's own line is verbatim too (``.. math:: E = ...``)
-        lines[i] = _plain_text_line(line)
 
 
 def _skip_member(app, what, name, obj, skip, options):
@@ -308,6 +290,5 @@ def setup(app):
     app.add_directive("mfbd-config-schema", ConfigSchema)
     app.add_directive("mfbd-cli", CommandLine)
     app.connect("autodoc-skip-member", _skip_member)
-    app.connect("autodoc-process-docstring", _process_docstring)
     app.connect("env-check-consistency", _check_api)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -9,8 +9,9 @@ It solves, for a density ρ on a rectangular grid over θ = (θ₀, θ₁),
 
 the limit n → ∞ of the particle schemes (α = 0: gradient flow; τ > 0: the
 Langevin variant). A grid density is a weighted particle set: cell centres θ_c
-with weights w_c = ρ_c·|cell|, so V, ∇V and E(ρ) come from the problem's own
-oracle by midpoint quadrature (``oracle="pairwise"``, O(G²) pairs for G cells).
+with weights w_c = ρ_c·h₀h₁ (h_d the cell width along axis d), so V, ∇V and
+E(ρ) come from the problem's own oracle by midpoint quadrature
+(``oracle="pairwise"``, O(G²) pairs for G cells).
 For units φ = c·φ̂(·, y) (experiment 1), V(y, c) = c·U(y) with
 U(y) = -F̂(y) + Σ_y' K̂(y, y') m(y') and m(y) = Σ_c c w_{y,c}, which
 ``oracle="factorised"`` evaluates in O(N_y² + N_y N_c).
@@ -29,8 +30,11 @@ is R(Δt/2), T(Δt), R(Δt/2), and ``integrator="heun"`` makes each part second 
    to its density.
 
 Positivity and the CFL rule: V is affine in ρ, so for any probability density
-on the grid every face speed is bounded by s_d, the largest
-|V(θ_{i+1}, δ_θ) - V(θ_i, δ_θ)|/h_d over faces and point masses δ_θ at cell
+on the grid every face speed along axis d is bounded by
+
+.. math:: s_d = \\max \\lvert V(θ_{i+1}, δ_θ) - V(θ_i, δ_θ) \\rvert / h_d
+
+over the faces (θ_i, θ_{i+1}) of axis d and the point masses δ_θ at cell
 centres. A cell loses at most 2Δt Σ_d (s_d/h_d + τ/h_d²) of its mass per step
 (outflow through both of its faces, with ρ^+ + ρ^- = 2ρ_i for the limited
 reconstructions), so the density stays non-negative for every t whenever the

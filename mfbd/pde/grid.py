@@ -53,7 +53,7 @@ class Grid:
 
     @property
     def cell_area(self) -> float:
-        """|cell| = h₀·h₁."""
+        """The area of one cell, h₀·h₁."""
         return self.spacing[0] * self.spacing[1]
 
     def edges(self, axis: int) -> np.ndarray:
@@ -70,7 +70,7 @@ class Grid:
         return {name: jnp.asarray(a.reshape(-1), dtype) for name, a in zip(self.names, (a0, a1), strict=True)}
 
     def mass(self, density: jax.Array) -> jax.Array:
-        """∫ρ = Σ_c ρ_c |cell|."""
+        """∫ρ = Σ_c ρ_c·h₀h₁."""
         return jnp.sum(density) * self.cell_area
 
     def histogram(self, particles, weights: jax.Array) -> jax.Array:

@@ -36,8 +36,8 @@ class GridOracle(NamedTuple):
     Attributes:
       evaluate: ``density [N₀, N₁] -> Evaluation`` with ``potential`` ``[N₀, N₁]``,
         ``grad_potential`` ``{name: [N₀, N₁]}`` (at cell centres) and ``energy``.
-      speeds: ``(s₀, s₁)``, bounds on |face velocity| along each axis valid for
-        every probability density on the grid.
+      speeds: ``(s₀, s₁)``, bounds on the absolute face velocity along each
+        axis, valid for every probability density on the grid.
     """
 
     evaluate: Callable[[jax.Array], Evaluation]

@@ -21,7 +21,7 @@ class PDEState(NamedTuple):
     """What the next PDE step needs (shapes for an ``[N₀, N₁]`` grid).
 
     Attributes:
-      density: ``[N₀, N₁]`` ρ_c, a probability density (Σ ρ_c|cell| = 1).
+      density: ``[N₀, N₁]`` ρ_c, a probability density (Σ_c ρ_c·h₀h₁ = 1).
       potential: ``[N₀, N₁]`` V(θ_c, ρ) at the cell centres.
       grad_potential: ``{name: [N₀, N₁]}`` ∇_θ V(θ_c, ρ).
       energy: scalar E(ρ).
