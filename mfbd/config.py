@@ -208,7 +208,7 @@ def parse(raw: dict, name: str) -> Config:
     Raises:
       ConfigError: a one-line message naming the key and the fix.
     """
-    top = ("name", "description", "problem", "run", "arms")
+    top = ("name", "description", "problem", "run", "arms", "sweep")  # [sweep]: read by mfbd.sweep
     for key in raw:
         if key not in top:
             raise ConfigError(f"unknown key '{key}'; {_toml.nearest(key, list(top))}")
