@@ -191,13 +191,14 @@ def test_the_point_limit_gives_way_to_force(files, monkeypatch):
 @pytest.mark.parametrize(
     "build, values",
     [
-        (lambda p, a: mfbd.birth_death(p, 0.01, a), [0.5, 5.0, 40.0]),
-        (lambda p, a: mfbd.birth_death(p, 0.01, a, quench_after=10, prior="fill_deficit"), [1.0, 30.0]),
-        (lambda p, a: mfbd.reweighting(p, 0.01, 5.0, resample_below=a), [0.3, 0.9]),
-        (lambda p, a: mfbd.reweighting(p, a, a * 100), [0.005, 0.02]),
-        (lambda p, a: mfbd.gradient_flow(p, 0.01, noise=a), [0.0, 1e-3]),
+        # α, Δt and the quench step traced together, births from μ_b
+        (lambda p, v: mfbd.birth_death(p, v[1], v[0], quench_after=v[2].astype(int), prior="fill_deficit"),
+         [[0.5, 0.01, 5], [40.0, 0.02, 8]]),
+        # α, the resampling threshold and the noise temperature traced together
+        (lambda p, v: mfbd.reweighting(p, 0.01, v[0], resample_below=v[1], noise=v[2]),
+         [[5.0, 0.9, 0.0], [50.0, 0.5, 1e-3]]),
     ],
-)
+)  # fmt: skip
 def test_a_scheme_built_inside_vmap_with_traced_values_equals_the_concrete_one(build, values):
     with jax.enable_x64(True):
         problem = mfbd.problems.gaussian_mixture_1d()
@@ -206,11 +207,15 @@ def test_a_scheme_built_inside_vmap_with_traced_values_equals_the_concrete_one(b
 
         def run(value):
             scheme = build(problem, value)
-            return mfbd.simulate(k_run, scheme, scheme.init(particles), 20, record_every=5)
+            return mfbd.simulate(k_run, scheme, scheme.init(particles), 10, record_every=5)
 
         traced_state, traced = jax.jit(jax.vmap(run))(jnp.asarray(values))
+        events = 0
         for i, value in enumerate(values):
-            state, trace = run(value)
+            state, trace = run(np.asarray(value))  # concrete numbers: the checked, untraced path
             for column in ("energy", "killed", "born", "ess"):
                 np.testing.assert_allclose(traced[column][i], trace[column], rtol=1e-12, err_msg=column)
             np.testing.assert_allclose(traced_state.particles["y"][i], state.particles["y"], rtol=1e-12)
+            np.testing.assert_allclose(traced_state.log_weights[i], state.log_weights, rtol=1e-12)
+            events += int(trace["killed"].sum() + trace["born"].sum() + (trace["ess"] < 15.9).sum())
+        assert events > 0  # the reaction acted, so α and the threshold mattered
