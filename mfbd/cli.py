@@ -26,6 +26,8 @@ examples:
   mfbd run exp1_good                          experiment 1, good start, into runs/exp1_good-<time>
   mfbd run exp1_good --set run.seeds=3 --set arms.bd.alpha=10 --out runs/try
   mfbd run my_experiment.toml --quiet
+  mfbd run exp2_meanfield_sweep               a config with a [sweep] table: one program per shape
+  mfbd run exp1_good --set 'sweep.arms.bd.alpha=[1,5,10]' --out runs/alpha
   mfbd run --resume runs/try                  continue an interrupted run
   mfbd plot runs/try                          redraw the figures
 """
