@@ -7,10 +7,8 @@ square loss on m labelled samples (x_k, y_k),
 .. math:: E(μ) = \\frac{1}{2m} Σ_k (f_μ(x_k) - y_k)^2 .
 
 The labels come from a teacher of ``teacher_width`` tanh units (drawn from
-``data_seed``) plus Gaussian noise of standard deviation ``label_noise``. The
-data set is one array of rows ``[x_k, y_k]``: ``unit`` reads x from the first
-``dim`` columns and ``target`` reads the label from the last one, so
-:func:`mfbd.problems.from_data` sees a fixed labelled set.
+``data_seed``) plus Gaussian noise of standard deviation ``label_noise``; the
+pair ``(x, y)`` is the fixed labelled data set of :func:`mfbd.problems.from_data`.
 
 Run it from the repository root (so that ``examples`` is importable)::
 
@@ -25,25 +23,19 @@ import jax.numpy as jnp
 import mfbd
 
 
-def unit(row, theta):
-    """φ(x, θ) = c·tanh(w·x + b) for one row [x, y] and one unit."""
-    x = row[:-1]
+def unit(x, theta):
+    """φ(x, θ) = c·tanh(w·x + b) for one sample x and one unit."""
     return theta["c"] * jnp.tanh(jnp.dot(theta["w"], x) + theta["b"])
 
 
-def label(row):
-    """The label y of a row [x, y]."""
-    return row[-1]
-
-
 def labelled_data(key, samples: int, dim: int, teacher_width: int, label_noise: float, dtype):
-    """Rows [x, y]: x ~ N(0, I_dim), y = teacher(x) + label_noise·ξ, the teacher (1/k) Σ_j a_j tanh(u_j·x)."""
+    """``(x, y)``: x ~ N(0, I_dim), y = teacher(x) + label_noise·ξ, the teacher (1/k) Σ_j a_j tanh(u_j·x)."""
     k_x, k_u, k_a, k_noise = jax.random.split(key, 4)
     x = jax.random.normal(k_x, (samples, dim), dtype)
     u = jax.random.normal(k_u, (teacher_width, dim), dtype)
     a = jax.random.normal(k_a, (teacher_width,), dtype) * 2.0
     y = jnp.tanh(x @ u.T) @ a / teacher_width + label_noise * jax.random.normal(k_noise, (samples,), dtype)
-    return jnp.concatenate([x, y[:, None]], axis=1)
+    return x, y
 
 
 def tanh_network(
@@ -72,5 +64,5 @@ def tanh_network(
         }
 
     return mfbd.problems.from_data(
-        unit, label, init_particles, init_particles, data=data, name="tanh_network", extras={"data": data}
+        unit, None, init_particles, init_particles, data=data, name="tanh_network", extras={"data": data}
     )

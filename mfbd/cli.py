@@ -227,14 +227,15 @@ def _run(args) -> int:
         if args.config is not None or args.sets or args.out is not None:
             raise ConfigError("--resume takes no CONFIG, --set or --out: a run continues with its own config.toml")
         if sweep.is_sweep_dir(args.resume):
-            return sweep_run.main_resume(args.resume, quiet=args.quiet)
+            return sweep_run.main_resume(args.resume, quiet=args.quiet, reporter=_bar(None, args.quiet)[0])
         return resume_run(args.resume, quiet=args.quiet)
     if args.config is None:
         raise ConfigError(
             "mfbd run needs a CONFIG (a TOML file or a bundled name, see `mfbd list`) or --resume RUN_DIR"
         )
     if sweep.requested(args.config, args.sets):
-        return sweep_run.main_run(args.config, args.sets, args.out, quiet=args.quiet, force=args.force)
+        bar = _bar(None, args.quiet)[0]
+        return sweep_run.main_run(args.config, args.sets, args.out, quiet=args.quiet, force=args.force, reporter=bar)
     return run_config(load(args.config, args.sets), args.out, quiet=args.quiet)
 
 

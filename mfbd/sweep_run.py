@@ -346,34 +346,26 @@ def _report(status: RunStatus, quiet: bool, notes=()) -> int:
     return status.code
 
 
-def _bar(quiet, reporter):
-    from mfbd.cli import ProgressBar
-
-    if reporter is not None or quiet or not sys.stderr.isatty():
-        return reporter, None
-    bar = ProgressBar()
-    return bar, bar
+def _close(reporter):
+    if hasattr(reporter, "close"):  # mfbd.cli.ProgressBar
+        reporter.close()
 
 
 def main_run(source, sets, out=None, *, quiet=False, force=False, reporter=None, memory=None) -> int:
-    """``mfbd run CONFIG`` for a config with a ``[sweep]`` table."""
+    """``mfbd run CONFIG`` for a config with a ``[sweep]`` table; ``reporter`` as for :func:`run` (closed after)."""
     sw = sweep.load(source, sets, force=force)
-    reporter, bar = _bar(quiet, reporter)
     notes: list[str] = []
     try:
         status = run(sw, out, reporter=reporter, memory=memory, notes=notes)
     finally:
-        if bar is not None:
-            bar.close()
+        _close(reporter)
     return _report(status, quiet, notes)
 
 
 def main_resume(run_dir, *, quiet=False, reporter=None) -> int:
     """``mfbd run --resume DIR`` for a sweep run directory."""
-    reporter, bar = _bar(quiet, reporter)
     try:
         status = resume(run_dir, reporter=reporter)
     finally:
-        if bar is not None:
-            bar.close()
+        _close(reporter)
     return _report(status, quiet)
