@@ -26,6 +26,8 @@ examples:
   mfbd run exp1_good                          experiment 1, good start, into runs/exp1_good-<time>
   mfbd run exp1_good --set run.seeds=3 --set arms.bd.alpha=10 --out runs/try
   mfbd run my_experiment.toml --quiet
+  mfbd run exp2_meanfield_sweep               a config with a [sweep] table: one program per shape
+  mfbd run exp1_good --set 'sweep.arms.bd.alpha=[1,5,10]' --out runs/alpha
   mfbd run --resume runs/try                  continue an interrupted run
   mfbd plot runs/try                          redraw the figures
 """
@@ -89,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", help="the run directory (new); default runs/<name>-<timestamp>")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    run.add_argument("--force", action="store_true", help="run a [sweep] of more than 10 000 points")
 
     plot = commands.add_parser(
         "plot",
@@ -217,30 +220,38 @@ def resume_run(run_dir, *, quiet: bool = False, plot: bool = True, reporter=None
 
 
 def _run(args) -> int:
+    from mfbd import sweep, sweep_run
     from mfbd.config import ConfigError, load
 
     if args.resume is not None:
         if args.config is not None or args.sets or args.out is not None:
             raise ConfigError("--resume takes no CONFIG, --set or --out: a run continues with its own config.toml")
+        if sweep.is_sweep_dir(args.resume):
+            return sweep_run.main_resume(args.resume, quiet=args.quiet, reporter=_bar(None, args.quiet)[0])
         return resume_run(args.resume, quiet=args.quiet)
     if args.config is None:
         raise ConfigError(
             "mfbd run needs a CONFIG (a TOML file or a bundled name, see `mfbd list`) or --resume RUN_DIR"
         )
+    if sweep.requested(args.config, args.sets):
+        bar = _bar(None, args.quiet)[0]
+        return sweep_run.main_run(args.config, args.sets, args.out, quiet=args.quiet, force=args.force, reporter=bar)
     return run_config(load(args.config, args.sets), args.out, quiet=args.quiet)
 
 
 def _plot(args) -> int:
     from pathlib import Path
 
+    from mfbd import sweep
     from mfbd.config import ConfigError
     from mfbd.plotting import plot_run
+    from mfbd.plotting_sweep import plot_sweep
     from mfbd.rundir import CONFIG, METRICS
 
     run_dir = Path(args.run_dir)
-    if not (run_dir / CONFIG).is_file() or not (run_dir / METRICS).is_file():
+    if not sweep.is_sweep_dir(run_dir) and (not (run_dir / CONFIG).is_file() or not (run_dir / METRICS).is_file()):
         raise ConfigError(f"{run_dir} is not an mfbd run directory (needs {CONFIG} and {METRICS})")
-    for path in plot_run(run_dir):
+    for path in plot_sweep(run_dir) if sweep.is_sweep_dir(run_dir) else plot_run(run_dir):
         print(path)
     return 0
 

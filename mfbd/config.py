@@ -36,7 +36,7 @@ import jax
 import optax
 
 import mfbd
-from mfbd import _toml
+from mfbd import _toml, user_problem
 from mfbd._toml import ConfigError, apply_overrides, field, read_toml
 from mfbd.config_sampling import Sampling, build_sampling, observe_sampling
 from mfbd.problems.gaussian_mixture import STARTS
@@ -209,7 +209,7 @@ def parse(raw: dict, name: str) -> Config:
     Raises:
       ConfigError: a one-line message naming the key and the fix.
     """
-    top = ("name", "description", "problem", "run", "arms")
+    top = ("name", "description", "problem", "run", "arms", "sweep")  # [sweep]: read by mfbd.sweep
     for key in raw:
         if key not in top:
             raise ConfigError(f"unknown key '{key}'; {_toml.nearest(key, list(top))}")
@@ -222,8 +222,7 @@ def parse(raw: dict, name: str) -> Config:
     description = _toml.coerce(raw.get("description", ""), str, "description")
 
     problem_table = _toml.as_table(raw["problem"], "problem")
-    problem_cls = _toml.pick("name", problem_table, PROBLEMS, "problem")
-    problem = _toml.from_table(problem_cls, problem_table, "problem", ("name", PROBLEMS))
+    problem = user_problem.problem_from_table(problem_table, PROBLEMS)
     run = _toml.from_table(Run, _toml.as_table(raw["run"], "run"), "run")
     arms_table = _toml.as_table(raw["arms"], "arms")
     if not arms_table:
@@ -340,7 +339,7 @@ def dumps(config: Config) -> str:
     """The fully resolved config as TOML: every field written, so it re-runs as is."""
     lines = [f"name = {_toml.toml_value(config.name)}", f"description = {_toml.toml_value(config.description)}", ""]
     resolved = dataclasses.replace(config.run, checkpoint_every=config.checkpoint_every, chunk=config.chunk)
-    lines += _toml.toml_table("problem", config.problem) + _toml.toml_table("run", resolved)
+    lines += user_problem.toml_lines(config.problem) + _toml.toml_table("run", resolved)
     for arm_name, arm in config.arms:
         lines += _toml.toml_table(f"arms.{arm_name}", arm)
     return "\n".join(lines)
@@ -365,6 +364,8 @@ def make_problem(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool)
     The cache key is the frozen problem config, the width ``n`` (the standard
     scaling's) and the precision its constants (a teacher, say) are built in.
     """
+    if isinstance(problem, user_problem.UserProblem):
+        return user_problem.build(problem, n, x64)
     options = _options(problem)
     with jax.enable_x64(x64):
         if isinstance(problem, GaussianMixture1D):

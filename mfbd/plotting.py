@@ -127,7 +127,8 @@ def _teacher_picture(config: Config, problem, snapshots: dict[str, list[dict]], 
 
 
 def generic_picture(config: Config, problem, snapshots: dict[str, list[dict]], arms) -> Figure:
-    """Any problem: the first two particle coordinates at the last snapshot, marker area ∝ weight (n·w_i)."""
+    """Any problem: the first two particle coordinates at the last snapshot, marker area ∝ n × (the summed
+    weight of the exact copies of a unit), so that birth-death's duplicates show."""
     del problem
     fig = Figure(figsize=(5.5, 4.4), layout="constrained")
     ax = fig.subplots()
@@ -135,8 +136,12 @@ def generic_picture(config: Config, problem, snapshots: dict[str, list[dict]], a
     for i, name in arms:
         particles, weights, seed, step = _final(snapshots[name])
         table, names = _coordinates(particles)
+        # Exact copies (birth-death duplicates) drawn once, with the summed weight: marker area ∝ multiplicity.
+        _, first, copy_of = np.unique(table, axis=0, return_index=True, return_inverse=True)
+        mass = np.bincount(copy_of.ravel(), weights=weights)[copy_of.ravel()]
+        keep = np.sort(first)
+        table, size = table[keep], 12.0 * len(weights) * mass[keep]
         y = table[:, 1] if table.shape[1] > 1 else np.zeros(len(table))
-        size = 12.0 * len(weights) * weights
         ax.scatter(table[:, 0], y, s=size, alpha=0.6, color=f"C{i}", label=f"{config.label(name)} (step {step})")
     ax.set(xlabel=names[0], ylabel=names[1] if len(names) > 1 else "", title=f"particles, seed {seed}")
     ax.legend()

@@ -2,6 +2,7 @@
 
 The fit is E_n = E_∞ + A·n^s by weighted least squares (weights 1/se², se the standard error over seeds),
 s scanned over [-3, -0.05]; the spread of s comes from a bootstrap over seeds, independently for every n.
+The widths are the ``[sweep]`` table of the bundled ``exp1_finite_n`` (one program per n).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from experiments.common import fit_power_law, save_figure
-from experiments.paper.runs import config, run, seed_sets, write_summary, write_tables
-from mfbd.runner import read_metrics
+from experiments.paper.runs import seed_sets, write_summary, write_tables
+from experiments.paper.sweep import run_sweep, smoke_sets
 
-WIDTHS, SMOKE_WIDTHS = (50, 100, 200, 400, 800, 1600), (16, 32, 64)
+SMOKE_WIDTHS = (16, 32, 64)
 SMOKE = dict(steps=100, seeds=2)
 EXPONENTS = np.linspace(-3.0, -0.05, 591)
 BOOTSTRAP = 200
@@ -29,13 +30,12 @@ def fit_finite_n(n: np.ndarray, energy: np.ndarray, se: np.ndarray) -> tuple[flo
 
 def finite_n(args) -> dict:
     """Energy at t = 10 against n for GD and GD+BD: the gap to n → ∞ and its log–log slope."""
-    widths = SMOKE_WIDTHS if args.smoke else WIDTHS
-    finals, walls = {}, {}
-    for n in widths:
-        cfg, sets = config("exp1_finite_n", args, [f"run.n={n}"], n=n, **SMOKE)
-        run_dir, wall = run(cfg, args.runs / f"exp1_finite_n-{n}", " ".join(sets))
-        walls[n] = wall
-        for arm, m in read_metrics(run_dir).items():
+    sets = [f"sweep.run.n={list(SMOKE_WIDTHS)}", *smoke_sets(**SMOKE)] if args.smoke else []
+    points, wall = run_sweep("exp1_finite_n", args, sets, args.runs / "exp1_finite_n")
+    finals, walls, widths = {}, {"sweep": wall}, []
+    for point in sorted(points, key=lambda p: int(p["values"]["run.n"])):
+        widths.append(int(point["values"]["run.n"]))
+        for arm, m in point["metrics"].items():
             finals.setdefault(arm, []).append(m["energy"][:, -1])
             t_end = float(m["time"][0, -1])
     rng = np.random.default_rng(0)

@@ -1,22 +1,55 @@
 """Experiment 2 in mean-field scaling (kernel mode): sweep α at fixed n and n at fixed α, schemes A and B
-against GD, at half the run and at its end."""
+against GD, at half the run and at its end.
+
+The sweep is the ``[sweep]`` table of the bundled ``exp2_meanfield_sweep`` (``mfbd run exp2_meanfield_sweep``
+runs it alone): the four α at n = 200 run as one vmapped program per arm (:mod:`mfbd.sweep`).
+"""
 
 from __future__ import annotations
 
+import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from experiments.common import save_figure
-from experiments.paper.runs import config, run, seed_sets, write_summary, write_tables
+from experiments.paper.runs import seed_sets, write_summary, write_tables
 from experiments.paper.stats import speedup, speedup_text
-from mfbd.runner import read_metrics
+from mfbd import sweep, sweep_run
 
-ALPHAS, WIDTHS, FIXED = (0.01, 0.1, 1.0, 10.0), (50, 100, 200, 500, 1000), (200, 0.1)
+FIXED = (200, 0.1)
 SMOKE_ALPHAS, SMOKE_WIDTHS, SMOKE_FIXED = (0.1, 1.0), (16, 32), (16, 0.1)
 SMOKE = dict(steps=200, seeds=2)
 STYLES = {"gd": ("GD", "C0"), "bd": ("GD+BD (A)", "C1"), "rw": ("GD+reweighting (B)", "C2")}
+
+
+def smoke_sets(steps: int, seeds: int) -> list[str]:
+    """The run sizes of :func:`mfbd.config.shrink` (record and chunk every steps/4, checkpoint at half) as --set."""
+    every = steps // 4
+    sizes = dict(steps=steps, seeds=seeds, record_every=every, chunk=every, checkpoint_every=steps // 2)
+    return [f"run.{k}={v}" for k, v in sizes.items()]
+
+
+def run_sweep(name: str, args, sets, out: Path) -> tuple[list[dict], float]:
+    """Run the bundled sweep ``name`` with ``sets`` and ``--seeds`` into a fresh ``out``; (points, wall seconds).
+
+    Points are :func:`mfbd.sweep.read_points`; a diverged arm is kept (its records up to the stop).
+    """
+    sets = [*sets, *seed_sets(args)]
+    if out.exists():
+        shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    status = sweep_run.run(sweep.load(name, sets), str(out))
+    wall = time.perf_counter() - t0
+    for message in status.failures:
+        print(f"  {name}: {message} (kept as diverged)", flush=True)
+    if status.code not in (0, 1):
+        raise SystemExit(f"experiments: {name} ended with exit code {status.code}; see {out}")
+    print(f"  {name} {' '.join(sets)}: {wall:.1f} s", flush=True)
+    return sweep.read_points(out), wall
 
 
 def sweep_rows(metrics, alpha, n) -> list[dict]:
@@ -48,20 +81,22 @@ def sweep_rows(metrics, alpha, n) -> list[dict]:
 
 def exp2_meanfield(args) -> dict:
     """Mean-field experiment 2: sweep α at fixed n, and n at fixed α; schemes A and B against GD."""
-    alphas, widths = (SMOKE_ALPHAS, SMOKE_WIDTHS) if args.smoke else (ALPHAS, WIDTHS)
     fixed_n, fixed_alpha = SMOKE_FIXED if args.smoke else FIXED
+    sets = []
+    if args.smoke:
+        grid = [(a, fixed_n) for a in SMOKE_ALPHAS] + [(fixed_alpha, n) for n in SMOKE_WIDTHS if n != fixed_n]
+        alphas, widths = (list(column) for column in zip(*grid, strict=True))
+        sets = [f"sweep.arms.bd.alpha={alphas}", f"sweep.arms.rw.alpha={alphas}", f"sweep.run.n={widths}"]
+        sets += smoke_sets(**SMOKE)
+    points, wall = run_sweep("exp2_meanfield_sweep", args, sets, args.runs / "exp2_meanfield")
+    rows = []
+    for point in points:
+        alpha, n = float(point["values"]["arms.bd.alpha"]), int(point["values"]["run.n"])
+        rows += sweep_rows(point["metrics"], alpha, n)
     out = args.results / "exp2_meanfield"
-    rows, walls = [], {}
-    grid = [(a, fixed_n) for a in alphas] + [(fixed_alpha, n) for n in widths if n != fixed_n]
-    for alpha, n in grid:
-        sets = [f"run.n={n}", f"arms.bd.alpha={alpha}", f"arms.rw.alpha={alpha}"]
-        cfg, sets = config("exp2_meanfield_sweep", args, sets, n=n, **SMOKE)
-        run_dir, wall = run(cfg, args.runs / f"exp2_meanfield-a{alpha}-n{n}", " ".join(sets))
-        walls[f"alpha={alpha},n={n}"] = wall
-        rows += sweep_rows(read_metrics(run_dir), alpha, n)
-        write_tables(out, {"sweep": rows})  # after every run: a cut sweep keeps its rows
+    write_tables(out, {"sweep": rows})
     plot_sweep(rows, fixed_n, fixed_alpha, out)
-    summary = {"wall_seconds": walls, "fixed_n": fixed_n, "fixed_alpha": fixed_alpha, "sets": seed_sets(args)}
+    summary = {"wall_seconds": {"sweep": wall}, "fixed_n": fixed_n, "fixed_alpha": fixed_alpha, "sets": seed_sets(args)}
     summary["smoke"] = args.smoke
     write_summary(out, summary)
     return summary

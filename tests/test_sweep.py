@@ -1,0 +1,221 @@
+"""Sweeps (mfbd.sweep, mfbd.sweep_run): a small sweep end to end through the CLI (run, resume after a
+simulated kill mid-sweep, plot), the vmapped points against sequential runs, the memory split, the
+one-line errors, and the scheme contract with traced hyperparameters."""
+
+import csv
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import mfbd
+from mfbd import runner, sweep, sweep_run
+from mfbd.cli import main
+from mfbd.config import load
+from mfbd.rundir import read_metrics
+
+BASE = """\
+name = "tiny_sweep"
+
+[problem]
+name = "gaussian_mixture_1d"
+
+[run]
+steps = 40
+n = 8
+seeds = 2
+record_every = 10
+chunk = 10
+checkpoint_every = 20
+
+[arms.gd]
+scheme = "gradient_flow"
+dt = 0.01
+
+[arms.bd]
+scheme = "birth_death"
+dt = 0.01
+alpha = 5.0
+"""
+
+SWEEP = BASE + '\n[sweep]\n"arms.bd.alpha" = [1.0, 20.0]\n"run.n" = [8, 12]\n'
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("configs")
+    (folder / "base.toml").write_text(BASE)
+    (folder / "sweep.toml").write_text(SWEEP)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def swept(files, tmp_path_factory):
+    """The 2 α × 2 n sweep run once, uninterrupted, through the CLI (2 groups: n = 8 and n = 12)."""
+    out = tmp_path_factory.mktemp("runs") / "sweep"
+    assert main(["run", str(files / "sweep.toml"), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_the_sweep_run_directory(swept, files):
+    index = _rows(swept / "sweep.csv")
+    assert [(r["point"], r["group"], r["arms.bd.alpha"], r["run.n"]) for r in index] == [
+        ("0", "0", "1.0", "8"),
+        ("2", "0", "20.0", "8"),
+        ("1", "1", "1.0", "12"),
+        ("3", "1", "20.0", "12"),
+    ]
+    rows = _rows(swept / "group-000" / "metrics.csv")
+    assert list(rows[0])[:6] == ["point", "arms.bd.alpha", "run.n", "arm", "seed", "step"]
+    assert len(rows) == 2 * 2 * 2 * 5  # points × arms × seeds × records
+    resolved = sweep.load(str(swept / "config.toml"))
+    assert resolved.points == sweep.load(str(files / "sweep.toml")).points  # the resolved config re-runs as is
+    meta = json.loads((swept / "metadata.json").read_text())
+    assert meta["sweep"]["groups"] == 2 and {s["status"] for s in meta["groups"].values()} == {"complete"}
+    table = _rows(swept / "sweep_table.csv")
+    assert len(table) == 4 * 2 and {r["arm"] for r in table} == {"gd", "bd"}
+    assert all(float(r["speedup_mean"]) == 1.0 for r in table if r["arm"] == "gd")
+    for name in ("sweep.png", "sweep.pdf"):
+        assert (swept / name).stat().st_size > 1000
+
+
+def test_each_point_equals_its_own_run(swept, files, tmp_path):
+    """The vmapped program (both α in one batch) gives bit for bit the metrics of ``mfbd run`` per point."""
+    points = {(p["values"]["arms.bd.alpha"], p["values"]["run.n"]): p for p in sweep.read_points(swept)}
+    for alpha in ("1.0", "20.0"):
+        config = load(str(files / "base.toml"), [f"arms.bd.alpha={alpha}"])
+        status = runner.run(config, str(tmp_path / alpha))
+        alone = read_metrics(status.run_dir)
+        mine = points[(alpha, "8")]["metrics"]
+        for arm in ("gd", "bd"):
+            for column in ("energy", "killed", "born", "ess", "mean_potential"):
+                np.testing.assert_array_equal(mine[arm][column], alone[arm][column], err_msg=f"{alpha} {arm} {column}")
+    bd = points[("20.0", "8")]["metrics"]["bd"]
+    assert bd["killed"].sum() + bd["born"].sum() > 0  # birth-death happened: the draws matched
+
+
+class Killed(BaseException):
+    """Stands for kill -9: nothing of the session's clean-up on KeyboardInterrupt runs."""
+
+
+def test_a_sweep_killed_mid_way_resumes_bit_identical(swept, files, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    calls = []
+
+    def reporter(arm, done, total):
+        calls.append(arm)
+        if len(calls) == 11:  # group 0: 8 chunks; the 3rd chunk of group 1's gd (after its checkpoint at 20)
+            raise Killed
+
+    with pytest.raises(Killed):
+        sweep_run.main_run(str(files / "sweep.toml"), [], str(out), quiet=True, reporter=reporter)
+    assert calls[-1] == "group-001/gd"
+    assert main(["run", "--resume", str(out), "--quiet"]) == 0
+    for group in ("group-000", "group-001"):
+        assert (out / group / "metrics.csv").read_bytes() == (swept / group / "metrics.csv").read_bytes()
+        with np.load(out / group / "checkpoint.npz") as a, np.load(swept / group / "checkpoint.npz") as b:
+            assert a.files == b.files
+            for key in a.files:
+                np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert main(["run", "--resume", str(out)]) == 2  # complete now
+    assert "already complete" in capsys.readouterr().err
+    (out / "sweep.png").unlink()
+    assert main(["plot", str(out)]) == 0 and (out / "sweep.png").is_file()
+
+
+def test_set_sweep_and_the_nested_form(files):
+    sw = sweep.load(str(files / "base.toml"), ["sweep.arms.bd.alpha=[1,10]", "sweep.mode=zip", "sweep.run.n=[8,12]"])
+    assert sw.keys == ("arms.bd.alpha", "run.n") and sw.points == ((1, 8), (10, 12)) and sw.mode == "zip"
+    assert [dict(c.arms)["bd"].alpha for c in sw.configs] == [1.0, 10.0]
+    assert sweep.requested(str(files / "base.toml"), ["sweep.arms.bd.alpha=[1,10]"])
+    assert not sweep.requested(str(files / "base.toml"), ["arms.bd.alpha=3"])
+    # overriding a swept list of the file replaces it
+    assert sweep.load(str(files / "sweep.toml"), ["sweep.run.n=[16]"]).points == ((1.0, 16), (20.0, 16))
+
+
+def test_shape_keys_split_groups_and_memory_splits_programs(files):
+    sw = sweep.load(str(files / "sweep.toml"))
+    groups, notes = sweep.plan(sw, memory=10**12)
+    assert groups == [[0, 2], [1, 3]] and notes == []
+    per_point = sweep.copy_bytes(sw.configs[0]) * 2
+    assert 0 < per_point < 10**7
+    groups, notes = sweep.plan(sw, memory=per_point)  # room for one point per program
+    assert groups == [[0], [2], [1], [3]] and len(notes) == 2 and "split into 2 programs" in notes[0]
+
+
+@pytest.mark.parametrize(
+    "sweep_lines, sets, message",
+    [
+        ('"arms.bd.alpah" = [1.0]', [], "unknown key 'arms.bd.alpah'; did you mean 'arms.bd.alpha'?"),
+        ('"arms.bdd.alpha" = [1.0]', [], "did you mean 'arms.bd.alpha'?"),
+        ('"arms.bd.alpha" = []', [], "sweep.arms.bd.alpha is an empty list"),
+        ('"arms.bd.alpha" = [1.0, "fast"]', [], "sweep.arms.bd.alpha[1] = 'fast': arms.bd.alpha must be a number"),
+        ('"arms.bd.alpha" = [1.0, -2.0]', [], "sweep.arms.bd.alpha[1] = -2.0"),
+        ('"arms.bd.alpha" = 1.0', [], "sweep.arms.bd.alpha must be a list of values"),
+        ('"arms.bd.alpha" = [1.0, 2.0]', ["arms.bd.alpha=3"], "arms.bd.alpha is both swept"),
+        ('mode = "zip"\n"arms.bd.alpha" = [1.0, 2.0]\n"run.n" = [8]', [], "lists of the same length"),
+        ('mode = "grid"\n"run.n" = [8]', [], "unknown sweep.mode 'grid'"),
+        ('"run.n" = [8]\nreference = "gf"', [], "sweep.reference: no arm 'gf'"),
+        ("mode = \"product\"", [], "[sweep] has no swept keys"),
+        (f'"arms.bd.alpha" = [{", ".join(["1.0"] * 101)}]\n"run.seeds" = {list(range(1, 101))}', [],
+         "10100 points is more than 10000; pass --force"),
+    ],
+)  # fmt: skip
+def test_bad_sweeps_are_one_line_errors_and_nothing_is_written(tmp_path, capsys, sweep_lines, sets, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(BASE + "\n[sweep]\n" + sweep_lines + "\n")
+    out = tmp_path / "out"
+    assert main(["run", str(path), *[a for s in sets for a in ("--set", s)], "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+def test_the_point_limit_gives_way_to_force(files, monkeypatch):
+    monkeypatch.setattr(sweep, "MAX_POINTS", 3)
+    with pytest.raises(sweep.ConfigError, match="4 points is more than 3; pass --force"):
+        sweep.load(str(files / "sweep.toml"))
+    assert len(sweep.load(str(files / "sweep.toml"), force=True).points) == 4
+
+
+# --- the contract: schemes built inside jit/vmap from traced hyperparameters ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "build, values",
+    [
+        # α, Δt and the quench step traced together, births from μ_b
+        (lambda p, v: mfbd.birth_death(p, v[1], v[0], quench_after=v[2].astype(int), prior="fill_deficit"),
+         [[0.5, 0.01, 5], [40.0, 0.02, 8]]),
+        # α, the resampling threshold and the noise temperature traced together
+        (lambda p, v: mfbd.reweighting(p, 0.01, v[0], resample_below=v[1], noise=v[2]),
+         [[5.0, 0.9, 0.0], [50.0, 0.5, 1e-3]]),
+    ],
+)  # fmt: skip
+def test_a_scheme_built_inside_vmap_with_traced_values_equals_the_concrete_one(build, values):
+    with jax.enable_x64(True):
+        problem = mfbd.problems.gaussian_mixture_1d()
+        k_particles, k_run = jax.random.split(jax.random.key(3))
+        particles = problem.init_particles(k_particles, 16)
+
+        def run(value):
+            scheme = build(problem, value)
+            return mfbd.simulate(k_run, scheme, scheme.init(particles), 10, record_every=5)
+
+        traced_state, traced = jax.jit(jax.vmap(run))(jnp.asarray(values))
+        events = 0
+        for i, value in enumerate(values):
+            state, trace = run(np.asarray(value))  # concrete numbers: the checked, untraced path
+            for column in ("energy", "killed", "born", "ess"):
+                np.testing.assert_allclose(traced[column][i], trace[column], rtol=1e-12, err_msg=column)
+            np.testing.assert_allclose(traced_state.particles["y"][i], state.particles["y"], rtol=1e-12)
+            np.testing.assert_allclose(traced_state.log_weights[i], state.log_weights, rtol=1e-12)
+            events += int(trace["killed"].sum() + trace["born"].sum() + (trace["ess"] < 15.9).sum())
+        assert events > 0  # the reaction acted, so α and the threshold mattered
