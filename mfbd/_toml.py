@@ -69,6 +69,8 @@ def _type_name(tp) -> str:
     if typing.get_origin(tp) is tuple:  # "a list of integers", "a list of lists of numbers"
         inner = _type_name(typing.get_args(tp)[0]).split(" ", 1)[1]
         return "a list of " + (inner.replace("list", "lists", 1) if inner.startswith("list ") else inner + "s")
+    if hasattr(tp, "toml_name"):
+        return tp.toml_name
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}[tp]
 
 
@@ -83,6 +85,8 @@ def coerce(value, tp, where):
         for option in typing.get_args(tp):
             if option is type(None):
                 continue
+            if isinstance(value, dict) and hasattr(option, "from_toml"):  # a table type (a rate schedule)
+                return option.from_toml(value, where)
             try:
                 return coerce(value, option, where)
             except ConfigError:
@@ -175,6 +179,8 @@ def read_toml(path: Path) -> dict:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"cannot read config {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"cannot read config {path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -226,12 +232,14 @@ def apply_overrides(raw: dict, sets: list[str] | tuple[str, ...]) -> dict:
 
 
 def toml_value(value) -> str:
+    if hasattr(value, "to_toml"):
+        return value.to_toml()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):  # a TOML basic string: JSON's escapes, and DEL escaped too
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} as TOML")

@@ -91,7 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", help="the run directory (new); default runs/<name>-<timestamp>")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    run.add_argument("--force", action="store_true", help="run a [sweep] of more than 10 000 points")
+    run.add_argument(
+        "--force", action="store_true", help="run a [sweep] of more than 10 000 points, or beyond the memory estimate"
+    )
 
     plot = commands.add_parser(
         "plot",
@@ -188,7 +190,7 @@ def _bar(reporter, quiet):
     return bar, bar
 
 
-def run_config(config, out=None, *, quiet: bool = False, plot: bool = True, reporter=None) -> int:
+def run_config(config, out=None, *, quiet: bool = False, plot: bool = True, reporter=None, force=False) -> int:
     """``mfbd run CONFIG``: the runner, a progress bar on a terminal, the figures and the summary.
 
     Returns the exit code: 0, 1 if an arm stopped on a non-finite value, 130 if interrupted.
@@ -197,14 +199,14 @@ def run_config(config, out=None, *, quiet: bool = False, plot: bool = True, repo
 
     reporter, bar = _bar(reporter, quiet)
     try:
-        status = runner.run(config, out, reporter=reporter)
+        status = runner.run(config, out, reporter=reporter, force=force)
     finally:
         if bar is not None:
             bar.close()
     return _finish(status, config, quiet, plot)
 
 
-def resume_run(run_dir, *, quiet: bool = False, plot: bool = True, reporter=None) -> int:
+def resume_run(run_dir, *, quiet: bool = False, plot: bool = True, reporter=None, force=False) -> int:
     """``mfbd run --resume RUN_DIR``, reported as :func:`run_config`."""
     from mfbd import runner
     from mfbd.config import load
@@ -212,7 +214,7 @@ def resume_run(run_dir, *, quiet: bool = False, plot: bool = True, reporter=None
 
     reporter, bar = _bar(reporter, quiet)
     try:
-        status = runner.resume(run_dir, reporter=reporter)
+        status = runner.resume(run_dir, reporter=reporter, force=force)
     finally:
         if bar is not None:
             bar.close()
@@ -221,6 +223,7 @@ def resume_run(run_dir, *, quiet: bool = False, plot: bool = True, reporter=None
 
 def _run(args) -> int:
     from mfbd import sweep, sweep_run
+    from mfbd._memory import forcing
     from mfbd.config import ConfigError, load
 
     if args.resume is not None:
@@ -228,7 +231,7 @@ def _run(args) -> int:
             raise ConfigError("--resume takes no CONFIG, --set or --out: a run continues with its own config.toml")
         if sweep.is_sweep_dir(args.resume):
             return sweep_run.main_resume(args.resume, quiet=args.quiet, reporter=_bar(None, args.quiet)[0])
-        return resume_run(args.resume, quiet=args.quiet)
+        return resume_run(args.resume, quiet=args.quiet, force=args.force)
     if args.config is None:
         raise ConfigError(
             "mfbd run needs a CONFIG (a TOML file or a bundled name, see `mfbd list`) or --resume RUN_DIR"
@@ -236,14 +239,17 @@ def _run(args) -> int:
     if sweep.requested(args.config, args.sets):
         bar = _bar(None, args.quiet)[0]
         return sweep_run.main_run(args.config, args.sets, args.out, quiet=args.quiet, force=args.force, reporter=bar)
-    return run_config(load(args.config, args.sets), args.out, quiet=args.quiet)
+    with forcing(args.force):
+        config = load(args.config, args.sets)
+    return run_config(config, args.out, quiet=args.quiet, force=args.force)
 
 
 def _plot(args) -> int:
     from pathlib import Path
 
-    from mfbd import sweep
-    from mfbd.config import ConfigError
+    from mfbd import rundir, sweep
+    from mfbd._memory import forcing
+    from mfbd.config import ConfigError, load
     from mfbd.plotting import plot_run
     from mfbd.plotting_sweep import plot_sweep
     from mfbd.rundir import CONFIG, METRICS
@@ -251,7 +257,18 @@ def _plot(args) -> int:
     run_dir = Path(args.run_dir)
     if not sweep.is_sweep_dir(run_dir) and (not (run_dir / CONFIG).is_file() or not (run_dir / METRICS).is_file()):
         raise ConfigError(f"{run_dir} is not an mfbd run directory (needs {CONFIG} and {METRICS})")
-    for path in plot_sweep(run_dir) if sweep.is_sweep_dir(run_dir) else plot_run(run_dir):
+    if sweep.is_sweep_dir(run_dir):
+        for path in plot_sweep(run_dir):
+            print(path)
+        return 0
+    with forcing():  # drawing needs no memory of a run: read every file first, so a damaged one draws nothing
+        config = load(str(run_dir / CONFIG))
+    metrics, _ = rundir.read_metrics(run_dir), rundir.read_status(run_dir)
+    for name, _ in config.arms:
+        rundir.read_snapshots(run_dir, name)
+    if not metrics:
+        raise ConfigError(f"{run_dir / METRICS} has no rows: nothing to plot (did the run start?)")
+    for path in plot_run(run_dir):
         print(path)
     return 0
 

@@ -36,7 +36,7 @@ import jax
 import optax
 
 import mfbd
-from mfbd import _toml, user_problem
+from mfbd import _memory, _schedules_config, _toml, user_problem
 from mfbd._toml import ConfigError, apply_overrides, field, read_toml
 from mfbd.config_sampling import Sampling, build_sampling, observe_sampling
 from mfbd.problems.gaussian_mixture import STARTS
@@ -132,7 +132,7 @@ class Run:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class GradientFlowArm:
-    """:func:`mfbd.gradient_flow`; ``optimizer`` replaces the Euler step (``lr`` defaults to ``dt``)."""
+    """:func:`mfbd.gradient_flow`, optax ``optimizer`` (``lr``: default ``dt``), :mod:`~mfbd.schemes.splitting` options."""
 
     scheme: str = "gradient_flow"
     label: str | None = None
@@ -140,6 +140,9 @@ class GradientFlowArm:
     noise: float = field(_default(mfbd.gradient_flow, "noise"), check="nonnegative")
     optimizer: str | None = field(None, choices=tuple(OPTIMIZERS))
     lr: float | None = field(None, check="positive")
+    gradient: str = field("carried", choices=mfbd.schemes.GRADIENTS)
+    splitting: str = field("lie", choices=mfbd.schemes.SPLITTINGS)
+    integrator: str = field("euler", choices=mfbd.schemes.INTEGRATORS)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -147,11 +150,13 @@ class BirthDeathArm(GradientFlowArm):
     """:func:`mfbd.birth_death`; birth-death is off for the last ``quench_last`` steps.
 
     ``quench_last`` (config, counted back from the end) is the library's
-    ``quench_after = run.steps - quench_last`` (absolute step; None: never).
+    ``quench_after = run.steps - quench_last`` (absolute step; None: never). ``alpha``: a number or an
+    optax schedule by name with optax's parameter names (:mod:`mfbd._schedules_config`), e.g.
+    ``alpha = {schedule = "cosine_decay", init_value = 1.0, decay_steps = 3000}``.
     """
 
     scheme: str = "birth_death"
-    alpha: float = field(check="nonnegative")
+    alpha: float | _schedules_config.AlphaSchedule = field(check="nonnegative")
     rates: str = field(_default(mfbd.birth_death, "rates"), choices=RATES)
     probability: str = field(_default(mfbd.birth_death, "probability"), choices=PROBABILITIES)
     control: str = field(_default(mfbd.birth_death, "control"), choices=CONTROLS)
@@ -162,11 +167,12 @@ class BirthDeathArm(GradientFlowArm):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ReweightingArm(GradientFlowArm):
-    """:func:`mfbd.reweighting`; resample when ESS/n < ``resample_below``."""
+    """:func:`mfbd.reweighting`; resample when ESS/n < ``resample_below``; ``alpha`` as for birth-death."""
 
     scheme: str = "reweighting"
-    alpha: float = field(check="nonnegative")
+    alpha: float | _schedules_config.AlphaSchedule = field(check="nonnegative")
     resample_below: float | None = field(None, check="unit_interval")
+    max_transfer: float | None = field(None, check="unit_interval")  # the most mass one weight step moves
     transport: bool = field(_default(mfbd.reweighting, "transport"))
 
 
@@ -252,23 +258,15 @@ def _check_consistency(config: Config):
         raise ConfigError(
             f"run.checkpoint_every ({config.checkpoint_every}) must be a multiple of run.chunk ({config.chunk})"
         )
-    seeds = run.seed_list
-    if isinstance(run.seeds, int) and run.seeds < 1:
-        raise ConfigError(f"run.seeds must be ≥ 1 (a count) or a list of seeds, got {run.seeds}")
-    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise ConfigError(f"run.seeds must be a non-empty list of distinct seeds ≥ 0, got {list(run.seeds)}")
-    for arm_name, arm in config.arms:
-        where = f"arms.{arm_name}"
-        if arm.lr is not None and arm.optimizer is None:
-            raise ConfigError(f'{where}.lr needs an optimizer: add optimizer = "sgd" or "adam", or remove lr')
-        quench = getattr(arm, "quench_last", None)
-        if quench is not None and quench > run.steps:
-            raise ConfigError(f"{where}.quench_last ({quench}) exceeds run.steps ({run.steps}); lower it")
+    _memory.check(config)  # seeds, and sizes beyond the counters or the memory, before anything is built
     try:
         problem = make_problem(config.problem, run.n, run.dtype == "float64")
     except ValueError as e:
         raise ConfigError(f"problem: {e}") from None
     for arm_name, arm in config.arms:
+        if arm.lr is not None and arm.optimizer is None:
+            raise ConfigError(f'arms.{arm_name}.lr needs an optimizer: add optimizer = "sgd" or "adam", or remove lr')
+        _schedules_config.check(arm, run.steps, f"arms.{arm_name}")  # quench_last and an alpha schedule
         try:
             make_scheme(problem, arm, run.steps)
         except ValueError as e:
@@ -386,7 +384,7 @@ def make_scheme(problem: mfbd.problems.Problem, arm: Arm, steps: int) -> mfbd.Sc
         return mfbd.birth_death(problem, arm.dt, arm.alpha, quench_after=quench_after, **options, **common)
     if isinstance(arm, ReweightingArm):
         return mfbd.reweighting(problem, arm.dt, arm.alpha, **options, **common)
-    return mfbd.gradient_flow(problem, arm.dt, **common)
+    return mfbd.gradient_flow(problem, arm.dt, **options, **common)
 
 
 @functools.lru_cache(maxsize=32)

@@ -23,7 +23,10 @@ import io
 import json
 import os
 import platform
+import re
+import shutil
 import subprocess
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,7 +34,8 @@ import jax
 import numpy as np
 
 import mfbd
-from mfbd.config import Config, ConfigError, dumps
+from mfbd._fingerprint import config_text
+from mfbd.config import Config, ConfigError
 from mfbd.schemes.base import Info
 
 __all__ = [
@@ -65,6 +69,19 @@ CONFIG, METADATA, METRICS, CHECKPOINT, SNAPSHOTS = (
 )
 
 
+#: What a damaged or unreadable run file raises; :func:`_unreadable` turns it into one ConfigError line.
+_DAMAGE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError, csv.Error)
+
+
+def _unreadable(path, e: Exception) -> ConfigError:
+    reason = " ".join(str(e).split()) or type(e).__name__
+    if isinstance(e, FileNotFoundError):
+        reason = "no such file"
+    elif isinstance(e, UnicodeDecodeError):
+        reason = "not UTF-8 text"
+    return ConfigError(f"cannot read {path}: {reason}; the file is missing or damaged")
+
+
 # --- atomic writes and metadata -----------------------------------------------------------------------------------
 
 
@@ -87,7 +104,15 @@ def write_json(path: Path, obj):
 def read_metadata(run_dir) -> dict:
     """metadata.json of a run (an empty dict if there is none)."""
     path = Path(run_dir) / METADATA
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except _DAMAGE as e:
+        raise _unreadable(path, e) from None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("arms", {}), dict):
+        raise ConfigError(f"cannot read {path}: not an mfbd metadata object; the file is damaged")
+    return metadata
 
 
 def read_status(run_dir) -> dict[str, dict]:
@@ -174,8 +199,16 @@ class MetricsWriter:
 
 def read_metrics(run_dir) -> dict[str, dict[str, np.ndarray]]:
     """metrics.csv as ``{arm: {column: [S, R] array}}`` (rows grouped by seed, in step order)."""
-    with open(Path(run_dir) / METRICS, newline="") as f:
-        rows = list(csv.DictReader(f))
+    path = Path(run_dir) / METRICS
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        return _by_arm(rows)
+    except _DAMAGE as e:
+        raise _unreadable(path, e) from None
+
+
+def _by_arm(rows: list[dict]) -> dict[str, dict[str, np.ndarray]]:
     out: dict[str, dict] = {}
     for arm in dict.fromkeys(row["arm"] for row in rows):
         mine = [row for row in rows if row["arm"] == arm]
@@ -195,12 +228,15 @@ def truncate_metrics(run_dir, keep: Callable[[str, int], bool]):
     checkpoint, so it goes too.
     """
     path = Path(run_dir) / METRICS
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return
-    header = rows[0]
-    arm, step = header.index("arm"), header.index("step")
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        if not rows:
+            return
+        header = rows[0]
+        arm, step = header.index("arm"), header.index("step")
+    except _DAMAGE as e:
+        raise _unreadable(path, e) from None
 
     def whole(row):
         return len(row) == len(header) and row[step].isdigit()
@@ -227,24 +263,37 @@ def write_snapshot(run_dir, arm: str, step: int, seeds, state):
 
 
 def read_snapshots(run_dir, arm: str) -> list[dict]:
-    """The snapshots of an arm in step order: dicts with ``step``, ``seeds``, ``log_weights`` and ``particles``."""
+    """The snapshots of an arm in step order: dicts with ``step``, ``seeds``, ``log_weights`` and ``particles``.
+
+    A file is ``ARM-STEP.npz`` with STEP all digits, so arm ``gd`` does not read
+    ``gd-b-00000040.npz`` (arm names have no '.', and '-' only before the step).
+    """
+    pattern = re.compile(re.escape(arm) + r"-(\d+)\.npz")
+    found = [(int(m[1]), p) for p in (Path(run_dir) / SNAPSHOTS).glob("*.npz") if (m := pattern.fullmatch(p.name))]
     out = []
-    for path in sorted((Path(run_dir) / SNAPSHOTS).glob(f"{arm}-*.npz")):
-        with np.load(path) as z:
-            particles = {k.split("/", 1)[1]: z[k] for k in z.files if k.startswith("particles/")}
-            out.append(
-                {"step": int(z["step"]), "seeds": z["seeds"], "log_weights": z["log_weights"], "particles": particles}
-            )
+    for _, path in sorted(found):
+        try:
+            with np.load(path) as z:
+                particles = {k.split("/", 1)[1]: z[k] for k in z.files if k.startswith("particles/")}
+                snapshot = {"step": int(z["step"]), "seeds": z["seeds"], "log_weights": z["log_weights"]}
+        except _DAMAGE as e:
+            raise _unreadable(path, e) from None
+        out.append({**snapshot, "particles": particles})
     return out
 
 
 @dataclasses.dataclass
 class Checkpoint:
-    """What checkpoint.npz holds: per arm its status, step and the host copy of its batched state."""
+    """What checkpoint.npz holds: per arm its status, step and the host copy of its batched state.
+
+    ``fingerprint`` (:func:`fingerprint`) names the format, the mfbd version and the
+    resolved config that wrote it; a checkpoint of an older format has none.
+    """
 
     status: dict[str, dict]
     states: dict[str, list[np.ndarray]]
     key_data: np.ndarray
+    fingerprint: dict | None = None
 
     def put(self, arm: str, state, status: dict):
         """Record an arm's state (copied to the host) and status."""
@@ -253,18 +302,33 @@ class Checkpoint:
 
     def save(self, run_dir):
         arrays = {"progress": np.asarray(json.dumps(self.status)), "keys": self.key_data}
+        if self.fingerprint is not None:
+            arrays["fingerprint"] = np.asarray(json.dumps(self.fingerprint))
         for arm, leaves in self.states.items():
             arrays.update({f"{arm}/{i}": leaf for i, leaf in enumerate(leaves)})
         atomic_write(Path(run_dir) / CHECKPOINT, lambda f: np.savez(f, **arrays))
 
     @classmethod
     def load(cls, run_dir) -> Checkpoint:
-        with np.load(Path(run_dir) / CHECKPOINT) as z:
-            status = json.loads(str(z["progress"]))
-            states = {
-                arm: [z[f"{arm}/{i}"] for i in range(sum(k.startswith(f"{arm}/") for k in z.files))] for arm in status
-            }
-            return cls(status, {a: s for a, s in states.items() if s}, z["keys"])
+        """Read checkpoint.npz; a damaged file raises one ConfigError line."""
+        path = Path(run_dir) / CHECKPOINT
+        try:
+            with np.load(path) as z:
+                status = json.loads(str(z["progress"]))
+                stored = json.loads(str(z["fingerprint"])) if "fingerprint" in z.files else None
+                states = {
+                    arm: [z[f"{arm}/{i}"] for i in range(sum(k.startswith(f"{arm}/") for k in z.files))]
+                    for arm in status
+                }
+                checkpoint = cls(status, {a: s for a, s in states.items() if s}, z["keys"], stored)
+        except (*_DAMAGE, TypeError) as e:
+            raise _unreadable(path, e) from None
+        entries = list(status.values()) if isinstance(status, dict) else [None]
+        known = ("pending", "running", "complete", "failed")
+        whole = [isinstance(e, dict) and isinstance(e.get("step"), int) and e.get("status") in known for e in entries]
+        if not all(whole):
+            raise ConfigError(f"cannot read {path}: its progress record is not mfbd's; the file is damaged")
+        return checkpoint
 
 
 # --- creating and checking run directories ------------------------------------------------------------------------
@@ -279,6 +343,7 @@ def new_run_dir(config: Config, out: str | None) -> Path:
     Raises:
       ConfigError: ``out`` exists and is not empty, or cannot be written.
     """
+    text = config_text(config)
     if out is None:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         path = Path("runs") / f"{config.name}-{stamp}"
@@ -290,20 +355,22 @@ def new_run_dir(config: Config, out: str | None) -> Path:
         path = Path(out)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise ConfigError(f"output directory {path} already exists and is not empty; choose a new --out")
-    created = not path.exists()
+    top = path  # the highest folder this call creates: removed again if writing fails
+    while not top.parent.exists() and top.parent != top:
+        top = top.parent
+    created = not top.exists()
     try:
         path.mkdir(parents=True, exist_ok=True)
         (path / SNAPSHOTS).mkdir()
-        (path / CONFIG).write_text(dumps(config), encoding="utf-8")
+        (path / CONFIG).write_text(text, encoding="utf-8")
         (path / METRICS).touch()
     except OSError as e:
-        if created and path.exists():
-            for p in (path / CONFIG, path / METRICS, path / SNAPSHOTS):
-                if p.is_dir():
-                    p.rmdir()
-                elif p.exists():
-                    p.unlink()
-            path.rmdir()
+        if created and top.exists():
+            shutil.rmtree(top, ignore_errors=True)
+        elif not created:  # an empty --out folder: take back what was written into it
+            for p in (path / CONFIG, path / METRICS):
+                p.unlink(missing_ok=True)
+            shutil.rmtree(path / SNAPSHOTS, ignore_errors=True)
         raise ConfigError(f"cannot write the output directory {path}: {e.strerror or e}") from None
     return path
 

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mfbd import rundir
+from mfbd import _fingerprint, _memory, rundir
 from mfbd.config import Config, ConfigError, load, make_observe, make_problem, make_scheme
 from mfbd.rundir import CHECKPOINT, CONFIG, METADATA, Checkpoint, MetricsWriter, read_metrics, read_snapshots
 from mfbd.simulate import initial_record, run_chunk, seed_keys
@@ -119,11 +119,13 @@ class _Session:
         self.schemes = {name: make_scheme(self.problem, arm, config.run.steps) for name, arm in config.arms}
         key_data = np.asarray(jax.random.key_data(self.run_keys))
         if checkpoint is None:
-            checkpoint = Checkpoint({name: {"status": "pending", "step": 0} for name, _ in config.arms}, {}, key_data)
+            pending = {name: {"status": "pending", "step": 0} for name, _ in config.arms}
+            checkpoint = Checkpoint(pending, {}, key_data, _fingerprint.fingerprint(config))
         mismatch = not np.array_equal(checkpoint.key_data, key_data) or any(
             [x.shape for x in saved] != [x.shape for x in jax.tree_util.tree_leaves(self._template(name))]
             for name, saved in checkpoint.states.items()
         )
+        mismatch |= any(s["status"] == "running" and n not in checkpoint.states for n, s in checkpoint.status.items())
         if mismatch:
             raise ConfigError(f"{run_dir / CHECKPOINT} does not match {run_dir / CONFIG}; was it edited?")
         self.checkpoint = checkpoint
@@ -240,10 +242,12 @@ class _Session:
         rundir.write_json(self.run_dir / METADATA, metadata)
 
 
-def _session(run_dir: Path, config: Config, checkpoint, reporter, metadata: dict) -> RunStatus:
-    """Run a session with its metadata and Ctrl-C handling."""
+def _session(run_dir: Path, config: Config, checkpoint, reporter, metadata: dict, before=None) -> RunStatus:
+    """Run a session with its metadata and Ctrl-C handling; ``before()`` runs once the checkpoint is checked."""
     with jax.enable_x64(config.run.dtype == "float64"):
         session = _Session(run_dir, config, checkpoint, reporter)  # checks a checkpoint before anything is written
+        if before is not None:
+            before()
         if checkpoint is None:
             session.checkpoint.save(run_dir)  # every arm pending: resumable from the first second
         entry = {"start": rundir.now(), "end": None, "status": "running", "argv": sys.argv}
@@ -268,7 +272,7 @@ def _check_devices(config: Config):
         raise ConfigError(f"run.shard: n = {config.run.n} must be a multiple of the {count} devices; set run.n")
 
 
-def run(config: Config, out: str | None = None, *, reporter: Reporter | None = None) -> RunStatus:
+def run(config: Config, out: str | None = None, *, reporter: Reporter | None = None, force: bool = False) -> RunStatus:
     """Run ``config`` into a new run directory.
 
     Args:
@@ -276,16 +280,20 @@ def run(config: Config, out: str | None = None, *, reporter: Reporter | None = N
       out: the run directory (must not exist, or be empty); default
         ``runs/<name>-<timestamp>``.
       reporter: called after every chunk as ``reporter(arm, step, steps)``.
+      force: run even if a chunk's memory estimate exceeds the device's (:mod:`mfbd._memory`).
 
     Returns:
       The :class:`RunStatus`; Ctrl-C writes a checkpoint and returns with
       ``interrupted=True`` (continue with :func:`resume`).
 
     Raises:
-      ConfigError: the output directory exists or cannot be written.
+      ConfigError: the config does not re-read from its config.toml, a size is
+        beyond the machine, or the output directory exists or cannot be written;
+        nothing is written then.
     """
     _check_devices(config)
-    run_dir = rundir.new_run_dir(config, out)
+    with _memory.forcing(force):
+        run_dir = rundir.new_run_dir(config, out)  # re-reads the written config first, sizes checked
     metadata = {
         "config": config.name,
         **rundir.versions(),
@@ -298,18 +306,26 @@ def run(config: Config, out: str | None = None, *, reporter: Reporter | None = N
     return _session(run_dir, config, None, reporter, metadata)
 
 
-def resume(run_dir, *, reporter: Reporter | None = None) -> RunStatus:
+def resume(run_dir, *, reporter: Reporter | None = None, force: bool = False) -> RunStatus:
     """Continue an interrupted run from its checkpoint.
 
     Metrics rows written after the checkpoint (a run killed between two
     checkpoints) are dropped first, so the run ends as if never interrupted.
+    Everything is checked before anything is written: a refused resume leaves
+    the directory as it was.
 
     Raises:
-      ConfigError: ``run_dir`` is not a run, or is already complete.
+      ConfigError: ``run_dir`` is not a run, is already complete, has a damaged
+        file, or its config.toml was edited since the checkpoint (or another
+        mfbd version wrote it).
     """
     run_dir = rundir.require(run_dir, (CONFIG, CHECKPOINT, METADATA), f"--resume {run_dir}")
-    config = load(str(run_dir / CONFIG))
+    with _memory.forcing(force):
+        config = load(str(run_dir / CONFIG))
     checkpoint = Checkpoint.load(run_dir)
+    metadata = rundir.read_metadata(run_dir)
+    done = max((s["step"] for s in checkpoint.status.values()), default=0)
+    _fingerprint.check(checkpoint.fingerprint, config, done, run_dir, metadata.get("mfbd"))
     if set(checkpoint.status) != {name for name, _ in config.arms}:
         raise ConfigError(f"{run_dir / CHECKPOINT} does not match the arms of {run_dir / CONFIG}; was it edited?")
     if all(s["status"] in ("complete", "failed") for s in checkpoint.status.values()):
@@ -324,8 +340,7 @@ def resume(run_dir, *, reporter: Reporter | None = None) -> RunStatus:
         s = status.get(arm, {"status": "pending"})
         return s["status"] in ("complete", "failed") or (s["status"] == "running" and step <= s["step"])
 
-    rundir.truncate_metrics(run_dir, keep)
-    return _session(run_dir, config, checkpoint, reporter, rundir.read_metadata(run_dir))
+    return _session(run_dir, config, checkpoint, reporter, metadata, lambda: rundir.truncate_metrics(run_dir, keep))
 
 
 def start(config: Config, out: str | None = None, *, quiet: bool = True, plot: bool = False, reporter=None) -> int:
