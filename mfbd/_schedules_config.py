@@ -15,9 +15,9 @@ refused with the step where it happens.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import math
+from typing import NamedTuple
 
 import optax
 
@@ -63,9 +63,11 @@ def _value(parameter: inspect.Parameter, value, path):
     return _number(value, path)
 
 
-@dataclasses.dataclass(frozen=True)
-class AlphaSchedule:
-    """An optax schedule by config name, with its parameters as ``(name, value)`` pairs (hashable)."""
+class AlphaSchedule(NamedTuple):
+    """A rate schedule table: ``schedule`` names an optax schedule, the other keys are its parameters.
+
+    Held as the name and ``(parameter, value)`` pairs, so that a config stays hashable.
+    """
 
     schedule: str
     params: tuple[tuple[str, object], ...]

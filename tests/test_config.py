@@ -3,9 +3,15 @@
 import dataclasses
 import tomllib
 
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
 import pytest
 from conftest import SMALL
 
+import mfbd
 from mfbd.config import (
     BirthDeathArm,
     ConfigError,
@@ -229,3 +235,63 @@ def test_overrides_mark_the_description(tmp_path):
     (tmp_path / "config.toml").write_text(dumps(config))
     assert load(str(tmp_path / "config.toml")) == config
     assert load("exp1_good", ["description='mine'", "run.seeds=2"]).description == "mine"
+
+
+SCHEDULE_TABLES = [
+    ('{schedule = "constant", value = 2.0}', lambda: optax.constant_schedule(2.0)),
+    (
+        '{schedule = "linear", init_value = 4, end_value = 1.0, transition_steps = 20}',
+        lambda: optax.linear_schedule(4.0, 1.0, 20),
+    ),
+    ('{schedule = "cosine_decay", init_value = 1.0, decay_steps = 30}', lambda: optax.cosine_decay_schedule(1.0, 30)),
+    (
+        '{schedule = "exponential_decay", init_value = 3.0, transition_steps = 5, decay_rate = 0.5, staircase = true}',
+        lambda: optax.exponential_decay(3.0, 5, 0.5, staircase=True),
+    ),
+    (
+        '{schedule = "piecewise_constant", init_value = 5.0, boundaries_and_scales = {"10" = 0.5, "25" = 0.1}}',
+        lambda: optax.piecewise_constant_schedule(5.0, {10: 0.5, 25: 0.1}),
+    ),
+]
+
+
+@pytest.mark.parametrize("table, reference", SCHEDULE_TABLES, ids=[t[0].split('"')[1] for t in SCHEDULE_TABLES])
+def test_alpha_schedule_tables_are_optax_schedules_and_round_trip(tmp_path, table, reference):
+    path = tmp_path / "c.toml"
+    path.write_text(SMALL.replace("alpha = 5.0", f"alpha = {table}"))
+    config = load(str(path))
+    alpha = dict(config.arms)["bd"].alpha
+    steps = jnp.arange(40)
+    np.testing.assert_array_equal(jax.vmap(alpha)(steps), jax.vmap(reference())(steps))
+    assert parse(tomllib.loads(dumps(config)), "small").arms == config.arms  # dumps writes the table back
+    assert load(str(path), [f"arms.bd.alpha={table}"]).arms == config.arms
+
+
+def test_step_options_reach_the_schemes():
+    """gradient/splitting/integrator/max_transfer from a config give the library's scheme with those options."""
+    config = load(
+        "exp1_good",
+        ["arms.gd.integrator=heun", "arms.bd.splitting=strang", "arms.bd.gradient=fresh", "run.n=8"]
+        + ["arms.r.scheme=reweighting", "arms.r.dt=0.1", "arms.r.alpha=50.0", "arms.r.max_transfer=0.01"],
+    )
+    problem = make_problem(config.problem, 8, True)
+    arms = dict(config.arms)
+    expected = {
+        "gd": mfbd.gradient_flow(problem, arms["gd"].dt, integrator="heun"),
+        "bd": mfbd.birth_death(problem, arms["bd"].dt, arms["bd"].alpha, splitting="strang", gradient="fresh"),
+        "r": mfbd.reweighting(problem, 0.1, 50.0, max_transfer=0.01),
+    }
+    plain = {"gd": mfbd.gradient_flow(problem, arms["gd"].dt), "r": mfbd.reweighting(problem, 0.1, 50.0)}
+    with jax.enable_x64(True):
+        particles = problem.init_particles(jax.random.key(0), 8)
+        for name, scheme in expected.items():
+            ours = make_scheme(problem, arms[name], config.run.steps)
+            a, _ = ours.step(jax.random.key(1), ours.init(particles))
+            b, _ = scheme.step(jax.random.key(1), scheme.init(particles))
+            chex.assert_trees_all_equal(a.particles, b.particles)
+            chex.assert_trees_all_equal(a.log_weights, b.log_weights)
+            if name in plain:  # and the option changes the step
+                c, _ = plain[name].step(jax.random.key(1), plain[name].init(particles))
+                assert not all(
+                    np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(c), strict=True)
+                )

@@ -20,6 +20,7 @@ import chex
 import jax
 import numpy as np
 import pytest
+from conftest import SMALL
 
 import mfbd
 from mfbd import rundir
@@ -296,3 +297,26 @@ def test_configs_folder_is_the_package_data():
     root = pathlib.Path(__file__).resolve().parents[1]
     assert (root / "configs").is_symlink()
     assert sorted(p.name for p in (root / "configs").iterdir()) == sorted(f"{n}.toml" for n in bundled())
+
+
+SCHEDULED = [
+    "run.seeds=2",
+    "run.chunk=10",
+    "run.checkpoint_every=20",
+    'arms.bd.alpha={schedule="cosine_decay", init_value=20.0, decay_steps=30}',
+]
+
+
+def test_ctrl_c_then_resume_with_an_alpha_schedule_is_bit_identical(tmp_path):
+    """A scheduled α resumes where it stopped (the step counter is in the state), between checkpoints."""
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL.replace("quench_last = 10\n", ""))
+    config = load(str(path), SCHEDULED)
+    assert run_config(config, str(tmp_path / "whole"), quiet=True, plot=False) == 0
+    # 4 chunks of gd, then the first chunk of bd (step 10, between checkpoints)
+    code = run_config(config, str(tmp_path / "cut"), quiet=True, plot=False, reporter=stop_after(5, KeyboardInterrupt))
+    assert code == 130
+    assert resume_run(tmp_path / "cut", quiet=True, plot=False) == 0
+    _assert_same_run(tmp_path / "whole", tmp_path / "cut")
+    bd = [r for r in _rows(tmp_path / "whole") if r["arm"] == "bd" and int(r["step"]) > 0]
+    assert sum(int(r["killed"]) + int(r["born"]) for r in bd) > 0  # the schedule's reaction happened
