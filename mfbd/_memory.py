@@ -35,6 +35,7 @@ STEP_LIMIT = 2**31 - 1  # the int32 step counter
 SEED_LIMIT = 2**32 - 1  # jax.random.key takes a uint32 seed
 BLOCK = inspect.signature(mfbd.problems.student_teacher).parameters["block_size"].default
 COPIES = 4  # the state's copies alive during a chunk (input, output, the step's temporaries)
+PAIR = 8  # values the kernel oracle keeps per (row, particle) pair
 COLUMNS = 12  # columns of a metrics record (step, the Info fields, observables)
 
 _forced = contextvars.ContextVar("mfbd_memory_forced", default=False)
@@ -70,8 +71,8 @@ def estimate(config) -> dict[str, float]:
     state = n * (scalars * (2 + moments) + 3) * size
     if batch:  # one block of samples against the n units, and the batch itself
         scratch = min(batch, BLOCK) * (n + teacher + dim) * size + batch * dim * size
-    else:  # one block of rows against the n units and the teacher, with its gradient
-        scratch = min(n, BLOCK) * (n + teacher) * scalars * size
+    else:  # one block of rows against the n units and the teacher: a few values per pair (kernel, derivatives)
+        scratch = min(n, BLOCK) * (n + teacher) * PAIR * size
     records = config.chunk // run.record_every * seeds * COLUMNS * 8
     return {
         "state": float(seeds) * COPIES * state,

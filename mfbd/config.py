@@ -132,7 +132,7 @@ class Run:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class GradientFlowArm:
-    """:func:`mfbd.gradient_flow`, optax ``optimizer`` (``lr``: default ``dt``), :mod:`~mfbd.schemes.splitting` options."""
+    """:func:`mfbd.gradient_flow`; optax ``optimizer`` (``lr``: default ``dt``); step options of ``splitting``."""
 
     scheme: str = "gradient_flow"
     label: str | None = None

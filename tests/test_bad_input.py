@@ -25,7 +25,7 @@ from conftest import SMALL
 
 import mfbd
 from mfbd import _memory, rundir, runner
-from mfbd.cli import main
+from mfbd.cli import main, resume_run
 from mfbd.config import ConfigError, dumps, load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -296,7 +296,7 @@ def test_resume_refuses_complete_runs_non_runs_and_missing_states(capsys, done, 
 
 def test_resume_accepts_a_new_label_and_ends_as_the_uninterrupted_run(capsys, runs, half):
     _edit(half, "[arms.gd]\n", '[arms.gd]\nlabel = "plain GD"\n')
-    assert main(["run", "--resume", str(half), "--quiet"]) == 0
+    assert resume_run(half, quiet=True, plot=False) == 0
     assert (half / "metrics.csv").read_bytes() == (runs[0] / "metrics.csv").read_bytes()
 
 
@@ -394,18 +394,18 @@ def test_sizes_refused_in_a_memory_limited_child(tmp_path, items):
 # --- class 5: names that collide or do not round-trip -------------------------------------------------------------
 
 
-def test_arms_gd_and_gd_b_do_not_mix_snapshots(tmp_path):
-    path = tmp_path / "c.toml"
-    path.write_text(SMALL.replace("[arms.bd]", "[arms.gd-b]").replace("quench_last = 10", "quench_last = 10\n"))
-    config = load(str(path), ["run.steps=20", "run.record_every=10", "arms.gd-b.dt=0.02"])
-    status = runner.run(config, str(tmp_path / "r"))
+def test_arms_gd_and_gd_b_do_not_mix_snapshots(small_file, runs, tmp_path):
+    path = tmp_path / "c.toml"  # the fixture's config with bd renamed gd-b: its compiled chunks are reused
+    path.write_text(small_file.read_text().replace("[arms.bd]", "[arms.gd-b]"))
+    status = runner.run(load(str(path), TWO[1::2]), str(tmp_path / "r"))
     assert status.code == 0
     gd, gd_b = rundir.read_snapshots(status.run_dir, "gd"), rundir.read_snapshots(status.run_dir, "gd-b")
-    assert [s["step"] for s in gd] == [0, 20] and [s["step"] for s in gd_b] == [0, 20]
-    np.testing.assert_array_equal(gd[0]["particles"]["c"], gd_b[0]["particles"]["c"])  # the same start
-    assert not np.array_equal(gd[-1]["particles"]["y"], gd_b[-1]["particles"]["y"])  # each its own end
+    assert [s["step"] for s in gd] == [0, 20, 40] and [s["step"] for s in gd_b] == [0, 20, 40]
+    reference = rundir.read_snapshots(runs[0], "bd")  # gd-b is bd under another name
+    np.testing.assert_array_equal(gd_b[-1]["particles"]["y"], reference[-1]["particles"]["y"])
+    assert not np.array_equal(gd[-1]["particles"]["y"], gd_b[-1]["particles"]["y"])
     files = {p.name for p in (status.run_dir / "snapshots").iterdir()}
-    assert files == {"gd-00000000.npz", "gd-00000020.npz", "gd-b-00000000.npz", "gd-b-00000020.npz"}
+    assert files == {f"{a}-{k:08d}.npz" for a in ("gd", "gd-b", "rw") for k in (0, 20, 40)}
 
 
 @pytest.mark.parametrize("label", ["bell\u0007", "del\u007f", 'quote " and \\ back', "new\nline", "tab\tü"])
