@@ -473,15 +473,9 @@ API = [
     (lambda: mfbd.gradient_flow(PROBLEM, -1.0), ValueError, "dt"),
     (lambda: mfbd.reweighting(PROBLEM, 0.01, 1.0, max_transfer=2.0), ValueError, "max_transfer"),
 ]
-NOT_REFUSED = pytest.mark.xfail(reason="the library's student_teacher gives NaN (mfbd/problems: not robust's to edit)")
 API += [
-    pytest.param(lambda: mfbd.problems.student_teacher(jax.random.key(0), dim=0), ValueError, "dim", marks=NOT_REFUSED),
-    pytest.param(
-        lambda: mfbd.problems.student_teacher(jax.random.key(0), teacher_width=0),
-        ValueError,
-        "teacher_width",
-        marks=NOT_REFUSED,
-    ),
+    (lambda: mfbd.problems.student_teacher(jax.random.key(0), dim=0), ValueError, "dim"),
+    (lambda: mfbd.problems.student_teacher(jax.random.key(0), teacher_width=0), ValueError, "teacher_width"),
 ]
 API += [(lambda s=s: SCHEMES[s]().init(_particles(value=np.nan)), ValueError, "particles") for s in SCHEMES]
 API += [(lambda s=s: SCHEMES[s]().init(_particles(value=np.inf)), ValueError, "particles") for s in ("gd", "bd")]
