@@ -32,7 +32,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import os
 import re
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -95,6 +97,8 @@ def parse(table: dict) -> UserProblem:
 def _factory(problem: UserProblem):
     module_name, _, attribute = problem.name.partition(":")
     where = f"problem.name = {problem.name!r}"
+    if os.getcwd() not in sys.path:  # the `mfbd` script, unlike `python -m`, does not look in the current folder
+        sys.path.append(os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
