@@ -21,5 +21,5 @@ def test_functional_quickstart_runs(capsys):
 def test_ci_runs_the_readme_test_command():
     setup = _blocks("bash")[:2]
     test_command = setup[1].strip().split("&&")[-1].strip().replace(".venv/bin/", "")
-    assert test_command == "python -m pytest"
+    assert test_command == "python -m pytest -n 2"  # the whole suite on 2 worker processes (pytest-xdist)
     assert test_command in (ROOT / ".ci" / "run").read_text().splitlines()
