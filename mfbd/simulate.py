@@ -18,7 +18,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from mfbd.schemes.base import Info, Scheme, State, lineage_counts
+from mfbd.schemes.base import Info, Scheme, State, effective_sample_size, lineage_counts
 
 __all__ = ["simulate", "run_chunk", "initial_record", "seed_keys", "state_energy"]
 
@@ -54,7 +54,7 @@ def initial_record(state: State, observe: Observe | None = None) -> dict:
         time=jnp.zeros_like(state.energy),
         energy=state.energy,
         mean_potential=jnp.dot(w, state.potential),
-        ess=1.0 / jnp.sum(w * w),
+        ess=effective_sample_size(w),
         lineages=lineages,
         effective_lineages=effective_lineages.astype(state.energy.dtype),
     )

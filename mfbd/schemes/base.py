@@ -32,6 +32,7 @@ __all__ = [
     "Scheme",
     "check_particles",
     "check_step_parameters",
+    "effective_sample_size",
     "gather_units",
     "lineage_counts",
     "new_lineages",
@@ -149,6 +150,11 @@ def new_lineages(state: State, mask: jax.Array) -> State:
         lineage=jnp.where(mask > 0, fresh, state.lineage).astype(jnp.int32),
         next_lineage=(state.next_lineage + jnp.sum(mask)).astype(jnp.int32),
     )
+
+
+def effective_sample_size(weights: jax.Array) -> jax.Array:
+    """ESS = 1/Σ_i w_i² of normalised weights ``[n]``."""
+    return 1.0 / jnp.sum(weights * weights)
 
 
 def lineage_counts(lineage: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -27,7 +27,15 @@ import optax
 
 from mfbd import _checks
 from mfbd.problems.base import Problem
-from mfbd.schemes.base import Scheme, State, check_step_parameters, gather_units, uniform_log_weights, where_units
+from mfbd.schemes.base import (
+    Scheme,
+    State,
+    check_step_parameters,
+    effective_sample_size,
+    gather_units,
+    uniform_log_weights,
+    where_units,
+)
 from mfbd.schemes.schedules import rate_schedule
 from mfbd.schemes.splitting import build_scheme
 
@@ -159,7 +167,7 @@ def reweighting(
         if resample_below is None:
             return new, zero, zero
         w = jnp.exp(log_w)
-        resample = 1.0 / jnp.sum(w * w) < resample_below * n
+        resample = effective_sample_size(w) < resample_below * n
         source = systematic_resample(key, w)
         resampled = gather_units(state, source)._replace(log_weights=uniform_log_weights(n, log_w.dtype))
         mask = jnp.broadcast_to(resample, (n,))

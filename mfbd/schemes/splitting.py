@@ -39,6 +39,7 @@ from mfbd.schemes.base import (
     Scheme,
     State,
     check_particles,
+    effective_sample_size,
     lineage_counts,
     uniform_log_weights,
 )
@@ -205,7 +206,7 @@ def build_scheme(
             new = new._replace(**poisoned)
         new = new._replace(step=state.step + 1)
         w = jax.nn.softmax(new.log_weights)
-        ess = 1.0 / jnp.sum(w * w)
+        ess = effective_sample_size(w)
         if reaction is None or not copies:
             lineages, effective = jnp.sum(w > 0).astype(jnp.int32), ess
         else:
