@@ -31,11 +31,17 @@ exact draws, MMD² of a perfect n-particle sample is not 0 but about
 (1/n + 1/m)·(1 - E k(X, X')) ≥ 0 (the V-statistic's bias for independent
 draws): ≈ 0.0027 at n = 500 on the four-mode target, ≈ 0.005 at n = 200 on
 sampling_gaussian's.
+
+**Pure Langevin arms** (``kind = "gd"`` with ``transport = "langevin"``) run on the
+problem's ``transport_only`` oracle (the same field ∇U = -∇log π, without the
+O(n²) density estimate that plain Langevin never uses); their rows still record
+E_h, computed at the record steps only (:func:`with_energy`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 
 import jax
@@ -46,7 +52,15 @@ from mfbd.problems.sampling import RATES, TRANSPORTS, sampling
 from mfbd.problems.sampling_metrics import double_well_observer, sampling_observer
 from mfbd.problems.targets import TARGETS, Target, make_target
 
-__all__ = ["REFERENCE_KEY", "REFERENCE_SAMPLES", "TARGET_PARAMETERS", "Sampling", "build_sampling", "observe_sampling"]
+__all__ = [
+    "REFERENCE_KEY",
+    "REFERENCE_SAMPLES",
+    "TARGET_PARAMETERS",
+    "Sampling",
+    "build_sampling",
+    "observe_sampling",
+    "with_energy",
+]
 
 #: The exact sample the metrics compare with: ``REFERENCE_SAMPLES`` draws with ``key(REFERENCE_KEY)``.
 REFERENCE_KEY = 12345
@@ -137,5 +151,18 @@ def observe_sampling(target: Target, x64: bool):
 
     def observe_state(state) -> dict:
         return metrics(state) | (basins(state) if basins is not None else {})
+
+    return observe_state
+
+
+@functools.lru_cache(maxsize=32)
+def with_energy(observe, problem: Problem):
+    """``observe`` plus E_h of the state as ``energy`` and ``mean_potential``, for an arm run on
+    ``problem.extras["transport_only"]``: the columns keep their meaning (Σ_i w_i V_i = E_h for
+    both rates, as Σ_i w_i K_h(θ_j - θ_i) = ρ̂(θ_j))."""
+
+    def observe_state(state) -> dict:
+        energy = problem.energy(state.particles, jax.nn.softmax(state.log_weights))
+        return observe(state) | {"energy": energy, "mean_potential": energy}
 
     return observe_state

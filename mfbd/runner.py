@@ -30,7 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from mfbd import _fingerprint, _memory, rundir
-from mfbd.config import Config, ConfigError, load, make_observe, make_problem, make_scheme
+from mfbd.config import Config, ConfigError, GradientFlowArm, load, make_observe, make_problem, make_scheme
+from mfbd.config_sampling import with_energy
 from mfbd.rundir import CHECKPOINT, CONFIG, METADATA, Checkpoint, MetricsWriter, read_metrics, read_snapshots
 from mfbd.simulate import initial_record, run_chunk, seed_keys
 
@@ -81,6 +82,14 @@ def _particles_fn(problem, n, dtype):
     return jax.jit(jax.vmap(draw))
 
 
+def arm_observe(observe, problem, arm):
+    """The observer of one arm: a pure-transport arm of a sampling problem runs on its ``transport_only``
+    oracle (:func:`mfbd.config.make_scheme`), so it records E_h itself (:func:`~mfbd.config_sampling.with_energy`)."""
+    if type(arm) is GradientFlowArm and "transport_only" in problem.extras:
+        return with_energy(observe, problem)
+    return observe
+
+
 @functools.lru_cache(maxsize=32)
 def _initial_fn(observe):
     """The step-0 record of every seed, ``{column: [S, 1]}``."""
@@ -117,6 +126,7 @@ class _Session:
         self.problem = make_problem(config.problem, config.run.n, x64)
         self.observe = make_observe(config.problem, config.run.n, x64)
         self.schemes = {name: make_scheme(self.problem, arm, config.run.steps) for name, arm in config.arms}
+        self.observers = {name: arm_observe(self.observe, self.problem, arm) for name, arm in config.arms}
         key_data = np.asarray(jax.random.key_data(self.run_keys))
         if checkpoint is None:
             pending = {name: {"status": "pending", "step": 0} for name, _ in config.arms}
@@ -168,7 +178,7 @@ class _Session:
         if status["status"] == "pending":
             state = _init_fn(scheme)(self._particles()(self.particle_keys), self.init_keys)
             state = self._place(state)
-            metrics.write(name, self.seeds, jax.device_get(_initial_fn(self.observe)(state)))
+            metrics.write(name, self.seeds, jax.device_get(_initial_fn(self.observers[name])(state)))
             self._save(name, 0, state, "running")
         else:  # running: continue from the checkpointed state
             treedef = jax.tree_util.tree_structure(self._template(name))
@@ -178,7 +188,7 @@ class _Session:
         self.current = (name, step, state)
         while step < run.steps:
             length = min(config.chunk, run.steps - step)
-            chunk = run_chunk(scheme, length // run.record_every, run.record_every, self.observe, seeds=True)
+            chunk = run_chunk(scheme, length // run.record_every, run.record_every, self.observers[name], seeds=True)
             new_state, trace = chunk(self.run_keys, state)
             trace = jax.device_get(trace)
             bad = _nonfinite(trace, new_state)

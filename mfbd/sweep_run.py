@@ -28,7 +28,7 @@ import numpy as np
 from mfbd import rundir, sweep
 from mfbd.config import ConfigError, make_observe, make_problem, make_scheme
 from mfbd.rundir import CHECKPOINT, CONFIG, METADATA, METRICS, Checkpoint
-from mfbd.runner import RunStatus, _initial_fn, _particles_fn
+from mfbd.runner import RunStatus, _initial_fn, _particles_fn, arm_observe
 from mfbd.simulate import run_chunk, seed_keys
 
 __all__ = ["run", "resume"]
@@ -108,7 +108,7 @@ class _Group:
     def _program(self, a: _Arm, records: int):
         key = (a.name, records)
         if key not in self.programs:
-            every, observe = self.config.run.record_every, self.observe
+            every, observe = self.config.run.record_every, arm_observe(self.observe, self.problem, a.arm)
 
             def one(params, k, state):
                 return run_chunk.__wrapped__(self._build(a, params), records, every, observe)(k, state)
@@ -135,7 +135,8 @@ class _Group:
         failed = {int(v): s for v, s in status.get("failed", {}).items()}
         if status["status"] == "pending":
             state = self._init(a, params, entry)
-            writer.write(self, a, jax.device_get(_initial_fn(self.observe)(state)), failed)
+            observe = arm_observe(self.observe, self.problem, a.arm)
+            writer.write(self, a, jax.device_get(_initial_fn(observe)(state)), failed)
             self._save(a, 0, state, "running", failed)
         else:
             template = jax.eval_shape(lambda p: self._init(a, p, entry), params)

@@ -74,3 +74,61 @@ def test_pde_report_renders_from_the_committed_tables(tmp_path):
         assert got.keys() == want.keys()
         for k, v in want.items():
             assert got[k] == v if isinstance(v, str) else np.isclose(got[k], v, rtol=1e-9, atol=0), (k, got[k], v)
+
+
+@pytest.mark.slow
+def test_four_mode_study_smoke(tmp_path):
+    """The four-mode study's quick settings write every table and figure, one row per arm, finite metrics."""
+    import jax
+    import numpy as np
+
+    from experiments.common import read_rows
+    from experiments.sampling import four_modes
+
+    with jax.enable_x64(True):
+        four_modes.main(quick=True, out=tmp_path)
+    out = tmp_path / "four_modes"
+    rows = read_rows(out / "metrics.csv")
+    assert [(r["arm"], r["bandwidth"]) for r in rows] == [("exact_samples", "-"), ("langevin", "-")] + [
+        (a, "median") for a in four_modes.ARMS
+    ]
+    assert all(r["seeds"] == r["finite_seeds"] == 2 and np.isfinite(r["mmd2"]) for r in rows)
+    assert len(read_rows(out / "curves.csv")) == 2 * (len(rows) - 1)  # records at steps 10 and 20, not exact_samples
+    assert all((out / f).stat().st_size > 0 for f in ("curves.png", "particles.png", "table.md", "machine.json"))
+    alphas = read_rows(out / "alpha_sweep.csv")
+    assert [(r["arm"], r["alpha"]) for r in alphas] == [(a, x) for a in ("bd_pde", "bd_kl") for x in four_modes.ALPHAS]
+
+
+def test_gaussian_study_langevin_floor_is_the_wishart_sampling_error():
+    """exact_rows' finite-n Langevin error at t → ∞ is √((‖Σ‖²_F + (tr Σ)²)/n): check it by Monte Carlo
+    (400 draws of n = 200 points from π, tolerance 4 standard errors of the mean squared error)."""
+    import numpy as np
+
+    from experiments.sampling.gaussian import COV, exact_rows
+    from mfbd.problems import gaussian
+
+    target = gaussian(dim=2, covariance=COV, init_mean=[3.0, 3.0])
+    predicted = exact_rows(target, [60.0], 200)[0]["cov_error_langevin_n"] ** 2
+    x = np.random.default_rng(0).multivariate_normal([0.0, 0.0], COV, size=(400, 200))
+    centred = x - x.mean(axis=1, keepdims=True)
+    squared = np.sum((np.einsum("sni,snj->sij", centred, centred) / 200 - np.asarray(COV)) ** 2, axis=(1, 2))
+    assert abs(squared.mean() - predicted) < 4 * squared.std(ddof=1) / np.sqrt(400)
+
+
+@pytest.mark.slow
+def test_gaussian_study_smoke(tmp_path):
+    import jax
+
+    from experiments.common import read_rows
+    from experiments.sampling import gaussian
+
+    with jax.enable_x64(True):
+        gaussian.main(quick=True, out=tmp_path)
+    rows = read_rows(tmp_path / "gaussian" / "errors.csv")
+    arms = {(r["arm"], str(r["bandwidth"])) for r in rows}
+    assert arms == {("langevin", "-"), ("bd_langevin", "median"), ("bd_langevin", "0.5"), ("reweighting", "median")} | {
+        ("exact_ou_law", "-")
+    }
+    assert len(rows) == 5 * 4 and (tmp_path / "gaussian" / "errors.png").stat().st_size > 0  # 4 records each
+    finals = read_rows(tmp_path / "gaussian" / "final_covariance.csv")
+    assert len(finals) == 4 and all(r["bias"] >= 0 and r["spread"] >= 0 for r in finals)

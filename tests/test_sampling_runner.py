@@ -9,11 +9,13 @@ import jax
 import numpy as np
 import pytest
 
+from mfbd import gradient_flow, runner
 from mfbd.cli import main
-from mfbd.config import dumps, load, make_observe, make_problem, parse, shrink
+from mfbd.config import dumps, load, make_observe, make_problem, make_scheme, parse, shrink
 from mfbd.config_sampling import _PARAMETER_FIELDS, REFERENCE_SAMPLES, TARGET_PARAMETERS, Sampling
 from mfbd.problems import make_target, mmd2, sampling_observer
-from mfbd.simulate import initial_record
+from mfbd.rundir import read_metrics
+from mfbd.simulate import initial_record, seed_keys, simulate
 
 SAMPLING = ("sampling_double_well", "sampling_four_modes", "sampling_gaussian", "sampling_four_modes_kl")
 SMALL = """\
@@ -64,6 +66,32 @@ def test_bundled_sampling_config_runs_through_the_cli_with_metrics_and_figures(n
         assert (out / f"{stem}.png").stat().st_size > 0 and (out / f"{stem}.pdf").exists()
     (out / "sampling_metrics.png").unlink()
     assert main(["plot", str(out)]) == 0 and (out / "sampling_metrics.png").exists()  # mfbd plot redraws them
+
+
+@pytest.mark.parametrize("rate", ["pde", "kl"])
+def test_langevin_arm_skips_the_density_estimate_and_records_the_same_rows(rate, tmp_path):
+    """A gradient_flow arm runs on ``transport_only`` (no O(n²) KDE per step) yet writes the rows of the
+    full oracle: E_h and Σ w V at the record steps, the same particles, hence the same metrics."""
+    text = SMALL.replace("bandwidth = 0.3", f'bandwidth = 0.3\nrate = "{rate}"')
+    text += '\n[arms.langevin]\nscheme = "gradient_flow"\ndt = 0.01\nnoise = 1.0\n'
+    config = parse(tomllib.loads(text), "s")
+    assert runner.run(config, str(tmp_path / "run")).code == 0
+    got = read_metrics(tmp_path / "run")["langevin"]
+    with jax.enable_x64(True):
+        problem = make_problem(config.problem, 16, True)
+        assert "transport_only" in problem.extras
+        scheme = gradient_flow(problem, 0.01, noise=1.0)  # the full oracle: the KDE at every step
+        particle_keys, init_keys, run_keys = seed_keys([0])
+        state = scheme.init(problem.init_particles(particle_keys[0], 16), init_keys[0])
+        observe = make_observe(config.problem, 16, True)
+        _, want = simulate(run_keys[0], scheme, state, 8, record_every=4, observe=observe, record_initial=True)
+        fast = make_scheme(problem, dict(config.arms)["langevin"], 8)  # the runner's scheme
+        pairwise = "f64[16,16]"  # the [n, n] kernel block of the density estimate
+        assert pairwise in str(jax.make_jaxpr(scheme.step)(run_keys[0], state))
+        assert pairwise not in str(jax.make_jaxpr(fast.step)(run_keys[0], state))
+    assert got["step"][0].tolist() == [0, 4, 8]
+    for column in ("energy", "mean_potential", "mmd2", "w1", "mean_error", "mass_left"):
+        np.testing.assert_allclose(got[column][0], want[column], rtol=1e-9, atol=1e-12, err_msg=column)
 
 
 def test_configs_map_to_the_study_settings():

@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import mfbd
-from experiments.sampling.common import ensemble, fit_line, markdown_table, out_dir, write_csv
+from experiments.common import md_table, write_rows
+from experiments.sampling.common import ensemble, fit_line, out_dir
 from mfbd.problems import double_well, double_well_observer, non_interacting, sampling
 
 BARRIERS = (2.0, 3.0, 4.0, 5.0)
@@ -55,7 +56,7 @@ def main(quick=False, seeds=None):
             steps = round(horizon[name] / dt)
             every = max(1, steps // 300)
             steps -= steps % every
-            trace, sec = ensemble(scheme, init, n, seeds, steps, every, double_well_observer(target))
+            trace, sec, _ = ensemble(scheme, init, n, seeds, steps, every, double_well_observer(target))
             seconds[(b, name)] = sec
             times = trace["time"][0]
             tau = equilibration_time(times, trace["mass_left"], exact)
@@ -67,13 +68,13 @@ def main(quick=False, seeds=None):
             rows.append(row)
             print(row, flush=True)
     out = out_dir("double_well")
-    write_csv(out / "tau.csv", rows)
+    write_rows(out / "tau.csv", rows)
     fits = []
     for name in ("langevin", "bd_langevin", "reweighting"):
         sel = [r for r in rows if r["arm"] == name]
         slope, intercept = fit_line([r["barrier"] for r in sel], np.log([r["tau"] for r in sel]))
         fits.append({"arm": name, "slope_c": slope, "prefactor_exp_a": float(np.exp(intercept))})
-    write_csv(out / "fit.csv", fits)
+    write_rows(out / "fit.csv", fits)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for (b, name), (t, m) in curves.items():
         axes[0].plot(t, m, label=f"{name} b={b:g}", ls={"langevin": "-", "bd_langevin": "--"}.get(name, ":"))
@@ -87,6 +88,6 @@ def main(quick=False, seeds=None):
     fig.tight_layout()
     fig.savefig(out / "tau.png", dpi=120)
     cols = ["b", "barrier", "arm", "tau", "mass_left_exact", "mass_left_final", "mass_left_final_sd", "seconds"]
-    text = markdown_table(rows, cols) + "\n\n" + markdown_table(fits, ["arm", "slope_c", "prefactor_exp_a"])
+    text = md_table(rows, cols) + "\n\n" + md_table(fits, ["arm", "slope_c", "prefactor_exp_a"])
     (out / "table.md").write_text(f"n = {n}, Δt = {dt}, {seeds} seeds, h = {BANDWIDTH}, α = 1\n\n{text}\n")
     print(text)

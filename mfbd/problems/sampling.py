@@ -49,6 +49,7 @@ import numpy as np
 
 from mfbd._checks import choice, positive
 from mfbd.problems.base import Evaluation, Problem, check_size, map_rows
+from mfbd.problems.non_interacting import non_interacting
 from mfbd.problems.targets import Target
 
 __all__ = ["RATES", "TRANSPORTS", "kde_log_density", "median_bandwidth", "sampling"]
@@ -126,7 +127,10 @@ def sampling(
     Returns:
       A :class:`~mfbd.problems.Problem` whose oracle gives V, the transport
       gradient and E_h (up to log Z). ``extras`` holds the target, the rate, the
-      transport and ``bandwidth_of(particles, weights, key)``.
+      transport and ``bandwidth_of(particles, weights, key)``; with
+      ``transport="langevin"`` also ``"transport_only"``: ``non_interacting(-log π)``,
+      the same transport field without the O(n²) KDE, for pure-transport (Langevin)
+      runs, whose V and E are then U = -log π, not V and E_h.
 
     Example:
       >>> import jax, mfbd
@@ -188,13 +192,10 @@ def sampling(
     label = target.name if target is not None else "custom"
     extras = {"target": target, "rate": rate, "transport": transport, "bandwidth": bandwidth}
     extras["bandwidth_of"] = bandwidth_of
-    return Problem(
-        evaluate=evaluate,
-        init_particles=init,
-        mode="sampling",
-        name=name or f"sampling[{label},{rate},{transport}]",
-        extras=extras,
-    )
+    name = name or f"sampling[{label},{rate},{transport}]"
+    if transport == "langevin":
+        extras["transport_only"] = non_interacting(lambda x: -log_pi(x), init, name=f"{name}:transport_only")
+    return Problem(evaluate=evaluate, init_particles=init, mode="sampling", name=name, extras=extras)
 
 
 def _probe(log_pi, init):
