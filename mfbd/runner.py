@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -82,6 +84,33 @@ def _particles_fn(problem, n, dtype):
     return jax.jit(jax.vmap(draw))
 
 
+class _Sigint:
+    """Ctrl-C that is never lost: SIGINT raises KeyboardInterrupt as usual and is also remembered, so one
+    raised where it is swallowed (inside a garbage-collector callback of JAX, jax-ml/jax#18246) still
+    stops the session after the chunk in progress (:meth:`check`). A no-op outside the main thread."""
+
+    def __init__(self):
+        self.pending, self.previous = False, None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.pending = True
+        raise KeyboardInterrupt
+
+    def check(self):
+        if self.pending:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
 def arm_observe(observe, problem, arm):
     """The observer of one arm: a pure-transport arm of a sampling problem runs on its ``transport_only``
     oracle (:func:`mfbd.config.make_scheme`), so it records E_h itself (:func:`~mfbd.config_sampling.with_energy`)."""
@@ -140,6 +169,7 @@ class _Session:
             raise ConfigError(f"{run_dir / CHECKPOINT} does not match {run_dir / CONFIG}; was it edited?")
         self.checkpoint = checkpoint
         self.current: tuple[str, int, object] | None = None  # (arm, step, state) after the last chunk written
+        self.sigint = _Sigint()
         self.failures: list[str] = []
         self.wall: dict[str, float] = {}
 
@@ -204,6 +234,7 @@ class _Session:
                 self._save(name, step, state, "complete" if step == run.steps else "running")
             if self.reporter is not None:
                 self.reporter(name, step, run.steps)
+            self.sigint.check()
 
     def _save(self, name, step, state, status, snapshot=True):
         """Checkpoint an arm (and snapshot its particles unless ``snapshot`` is False)."""
@@ -266,7 +297,8 @@ def _session(run_dir: Path, config: Config, checkpoint, reporter, metadata: dict
         t0 = time.perf_counter()
         interrupted = False
         try:
-            session.execute()
+            with session.sigint:
+                session.execute()
         except KeyboardInterrupt:
             session.interrupt()
             interrupted = True

@@ -150,6 +150,25 @@ def test_ctrl_c_then_resume_is_bit_identical(exp1_run, tmp_path, capsys):
     assert [s["status"] for s in meta["sessions"]] == ["interrupted", "finished"]
 
 
+def test_a_swallowed_sigint_still_stops_the_run_after_the_chunk(exp1_run, tmp_path):
+    """A SIGINT whose KeyboardInterrupt is swallowed where it is raised (as inside JAX's garbage-collector
+    callback, jax-ml/jax#18246) still interrupts the run after the chunk in progress, and resumes exactly."""
+    out = tmp_path / "run"
+
+    def swallow(arm, step, steps):
+        if (arm, step) == ("bd", 10):
+            try:
+                signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                pass  # lost here, as in a gc callback
+
+    assert run_config(load("exp1_good", EXP1), str(out), plot=False, reporter=swallow) == 130
+    assert json.loads(str(_checkpoint(out)["progress"]))["bd"] == {"status": "running", "step": 10}
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+    assert resume_run(out, quiet=True, plot=False) == 0
+    _assert_same_run(exp1_run, out)
+
+
 @pytest.mark.slow
 def test_sigint_to_the_command_then_resume_is_bit_identical(exp1_run, tmp_path):
     """A real Ctrl-C (SIGINT) to `python -m mfbd run` once the first arm has written rows.
