@@ -86,14 +86,17 @@ def _particles_fn(problem, n, dtype):
 
 class _Sigint:
     """Ctrl-C that is never lost: SIGINT raises KeyboardInterrupt as usual and is also remembered, so one
-    raised where it is swallowed (inside a garbage-collector callback of JAX, jax-ml/jax#18246) still
-    stops the session after the chunk in progress (:meth:`check`). A no-op outside the main thread."""
+    whose KeyboardInterrupt is swallowed where it is raised (inside JAX's C++ or garbage-collector
+    callbacks, jax-ml/jax#18246) still stops the session after the chunk in progress (:meth:`check`).
+    Installed only over Python's default handler, in the main thread: a process started with SIGINT
+    ignored (``nohup``, a background job) keeps ignoring it, and a caller's own handler is left alone."""
 
     def __init__(self):
         self.pending, self.previous = False, None
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
 

@@ -162,9 +162,13 @@ def test_a_swallowed_sigint_still_stops_the_run_after_the_chunk(exp1_run, tmp_pa
             except KeyboardInterrupt:
                 pass  # lost here, as in a gc callback
 
-    assert run_config(load("exp1_good", EXP1), str(out), plot=False, reporter=swallow) == 130
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a shell; workers may ignore it
+    try:
+        assert run_config(load("exp1_good", EXP1), str(out), plot=False, reporter=swallow) == 130
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the session's handler is gone
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert json.loads(str(_checkpoint(out)["progress"]))["bd"] == {"status": "running", "step": 10}
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
     assert resume_run(out, quiet=True, plot=False) == 0
     _assert_same_run(exp1_run, out)
 
@@ -178,7 +182,13 @@ def test_sigint_to_the_command_then_resume_is_bit_identical(exp1_run, tmp_path):
     """
     out = tmp_path / "run"
     argv = [sys.executable, "-m", "mfbd", "run", "exp1_good", *[a for s in EXP1 for a in ("--set", s)]]
-    process = subprocess.Popen([*argv, "--out", str(out), "--quiet"], stderr=subprocess.PIPE, text=True)
+    # A child inherits an ignored SIGINT (pytest-xdist workers under nohup, background jobs) and keeps
+    # ignoring it, as it should: start it with the default disposition, as a shell does.
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        process = subprocess.Popen([*argv, "--out", str(out), "--quiet"], stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 300
     while "\ngd,0,10," not in ((out / "metrics.csv").read_text() if (out / "metrics.csv").exists() else ""):
         assert process.poll() is None and time.monotonic() < deadline
