@@ -384,7 +384,6 @@ def make_scheme(problem: mfbd.problems.Problem, arm: Arm, steps: int) -> mfbd.Sc
         return mfbd.birth_death(problem, arm.dt, arm.alpha, quench_after=quench_after, **options, **common)
     if isinstance(arm, ReweightingArm):
         return mfbd.reweighting(problem, arm.dt, arm.alpha, **options, **common)
-    problem = problem.extras.get("transport_only", problem)  # pure Langevin needs no KDE (config_sampling)
     return mfbd.gradient_flow(problem, arm.dt, **options, **common)
 
 

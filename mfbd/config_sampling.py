@@ -32,10 +32,10 @@ exact draws, MMD² of a perfect n-particle sample is not 0 but about
 draws): ≈ 0.0027 at n = 500 on the four-mode target, ≈ 0.005 at n = 200 on
 sampling_gaussian's.
 
-**Pure Langevin arms** (``kind = "gd"`` with ``transport = "langevin"``) run on the
+**Pure Langevin arms** (``scheme = "gradient_flow"`` with ``transport = "langevin"``) run on the
 problem's ``transport_only`` oracle (the same field ∇U = -∇log π, without the
 O(n²) density estimate that plain Langevin never uses); their rows still record
-E_h, computed at the record steps only (:func:`with_energy`).
+E_h, computed at the record steps only (:func:`with_energy`; the runner's ``arm_problem``).
 """
 
 from __future__ import annotations

@@ -114,12 +114,16 @@ class _Sigint:
             self.previous = None
 
 
+def arm_problem(problem, arm):
+    """The problem an arm's scheme runs on: a gradient_flow arm of a sampling problem uses the problem's
+    ``transport_only`` oracle (pure Langevin never uses the O(n²) density estimate); others ``problem``."""
+    return problem.extras.get("transport_only", problem) if type(arm) is GradientFlowArm else problem
+
+
 def arm_observe(observe, problem, arm):
-    """The observer of one arm: a pure-transport arm of a sampling problem runs on its ``transport_only``
-    oracle (:func:`mfbd.config.make_scheme`), so it records E_h itself (:func:`~mfbd.config_sampling.with_energy`)."""
-    if type(arm) is GradientFlowArm and "transport_only" in problem.extras:
-        return with_energy(observe, problem)
-    return observe
+    """The observer of one arm: an arm run on ``transport_only`` (:func:`arm_problem`) records E_h of
+    ``problem`` itself (:func:`~mfbd.config_sampling.with_energy`)."""
+    return observe if arm_problem(problem, arm) is problem else with_energy(observe, problem)
 
 
 @functools.lru_cache(maxsize=32)
@@ -157,7 +161,8 @@ class _Session:
         x64 = config.run.dtype == "float64"
         self.problem = make_problem(config.problem, config.run.n, x64)
         self.observe = make_observe(config.problem, config.run.n, x64)
-        self.schemes = {name: make_scheme(self.problem, arm, config.run.steps) for name, arm in config.arms}
+        steps = config.run.steps
+        self.schemes = {name: make_scheme(arm_problem(self.problem, arm), arm, steps) for name, arm in config.arms}
         self.observers = {name: arm_observe(self.observe, self.problem, arm) for name, arm in config.arms}
         key_data = np.asarray(jax.random.key_data(self.run_keys))
         if checkpoint is None:

@@ -28,7 +28,7 @@ import numpy as np
 from mfbd import rundir, sweep
 from mfbd.config import ConfigError, make_observe, make_problem, make_scheme
 from mfbd.rundir import CHECKPOINT, CONFIG, METADATA, METRICS, Checkpoint
-from mfbd.runner import RunStatus, _initial_fn, _particles_fn, arm_observe
+from mfbd.runner import RunStatus, _initial_fn, _particles_fn, arm_observe, arm_problem
 from mfbd.simulate import run_chunk, seed_keys
 
 __all__ = ["run", "resume"]
@@ -103,7 +103,8 @@ class _Group:
         return params, np.tile(np.arange(seeds), len(a.values))
 
     def _build(self, a: _Arm, params):
-        return make_scheme.__wrapped__(self.problem, dataclasses.replace(a.arm, **params), self.config.run.steps)
+        problem = arm_problem(self.problem, a.arm)
+        return make_scheme.__wrapped__(problem, dataclasses.replace(a.arm, **params), self.config.run.steps)
 
     def _program(self, a: _Arm, records: int):
         key = (a.name, records)
