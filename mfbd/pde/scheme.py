@@ -11,8 +11,8 @@ from mfbd import _checks
 from mfbd.pde.grid import Grid
 from mfbd.pde.oracle import grid_oracle, max_dt, oracle_name
 from mfbd.problems.base import Evaluation, Problem
-from mfbd.schemes.base import Info, Scheme
-from mfbd.schemes.splitting import INTEGRATORS, SPLITTINGS
+from mfbd.schemes.base import Info, Scheme, fixed_order
+from mfbd.schemes.splitting import INTEGRATORS, SPLITTINGS, check_order
 
 __all__ = ["LIMITERS", "PDEState", "dissipation_rates", "eulerian_scheme", "solver", "transport_rate"]
 
@@ -90,6 +90,7 @@ def eulerian_scheme(
     splitting: str = "lie",
     integrator: str = "euler",
     path: str | None = None,
+    order: int | None = None,
 ) -> Scheme:
     """The mean-field PDE as a :class:`~mfbd.Scheme` over grid densities.
 
@@ -118,6 +119,9 @@ def eulerian_scheme(
         rule, and the trapezoid rule for the reaction,
         ρ ← ρ e^{-(αh/2)[(V - V̄) + (V* - V̄*)]} with V* at the frozen-V prediction.
         ``splitting="strang", integrator="heun"`` is second order in time.
+      order: 1 (Lie + Euler) or 2 (Strang + Heun) instead of ``splitting`` and
+        ``integrator``; ``scheme.order()`` reports the order delivered (2 for Heun
+        with Strang, or with no reaction or no transport; else 1).
       path: the old name of ``oracle`` (``"generic"``, ``"output_weight"``), accepted for one release.
 
     Example:
@@ -136,6 +140,9 @@ def eulerian_scheme(
     _checks.choice("limiter", limiter, LIMITERS)
     _checks.choice("splitting", splitting, SPLITTINGS)
     _checks.choice("integrator", integrator, INTEGRATORS)
+    check_order(order, dict(splitting=splitting, integrator=integrator))
+    if order == 2:
+        splitting, integrator = "strang", "heun"
     if not transport and tau > 0:
         raise ValueError("tau > 0 needs transport=True (diffusion is part of the transport step)")
     grid_v = grid_oracle(problem, grid, oracle)
@@ -212,7 +219,8 @@ def eulerian_scheme(
         )
         return new, info
 
-    return Scheme(init, step)
+    second = heun and (splitting == "strang" or not react_at_all or not transport)
+    return Scheme(init, step, fixed_order(2 if second else 1))
 
 
 #: One-release alias of :func:`eulerian_scheme`.

@@ -3,7 +3,12 @@
 A scheme is ``Scheme(init, step)``:
 
 * ``init(particles, key=None) -> State`` evaluates the oracle once at μ₀;
-* ``step(key, state) -> (state, info)`` advances one time step Δt.
+* ``step(key, state) -> (state, info)`` advances one time step Δt;
+* ``order() -> int | None`` is the order in Δt the step delivers (as diffrax
+  solvers report theirs): the error of E(T) at fixed T is O(Δt^order), in the
+  weak sense (of the mean over seeds) for the stochastic scheme A and under
+  Langevin noise; None where the step is no discretisation of the flow (an
+  optax optimizer).
 
 The step itself (transport, oracle passes, reaction, and their options) is
 assembled by :func:`mfbd.schemes.splitting.build_scheme`.
@@ -33,6 +38,7 @@ __all__ = [
     "check_particles",
     "check_step_parameters",
     "effective_sample_size",
+    "fixed_order",
     "gather_units",
     "lineage_counts",
     "new_lineages",
@@ -94,11 +100,25 @@ class Info(NamedTuple):
     effective_lineages: jax.Array
 
 
+def _order_unknown():
+    return None
+
+
+def fixed_order(order: int | None) -> Callable[[], int | None]:
+    """The ``order`` field of a :class:`Scheme` whose step delivers ``order``."""
+
+    def order_of_the_step():
+        return order
+
+    return order_of_the_step
+
+
 class Scheme(NamedTuple):
-    """A particle scheme as a pair of pure functions (see the module docstring)."""
+    """A particle scheme as pure functions (see the module docstring)."""
 
     init: Callable[..., State]
     step: Callable[[jax.Array, State], tuple[State, Info]]
+    order: Callable[[], int | None] = _order_unknown
 
 
 def uniform_log_weights(n: int, dtype) -> jax.Array:

@@ -42,7 +42,7 @@ from mfbd import _checks
 from mfbd.problems.base import Problem
 from mfbd.schemes.base import Scheme, State, check_step_parameters, gather_units, new_lineages, where_units
 from mfbd.schemes.schedules import rate_schedule
-from mfbd.schemes.splitting import build_scheme
+from mfbd.schemes.splitting import build_scheme, check_order
 
 __all__ = ["birth_death", "RATES", "PROBABILITIES", "CONTROLS", "PRIORS"]
 
@@ -142,6 +142,7 @@ def birth_death(
     gradient: str = "carried",
     splitting: str = "lie",
     integrator: str = "euler",
+    order: int | None = None,
 ) -> Scheme:
     """Transport plus stochastic birth-death (scheme A).
 
@@ -163,6 +164,9 @@ def birth_death(
       noise, optimizer: as for :func:`mfbd.gradient_flow`.
       transport: False gives pure birth-death (positions frozen).
       gradient, splitting, integrator: step options (:mod:`mfbd.schemes.splitting`).
+        Every combination is weak order 1 (``scheme.order()``): the event
+        probabilities match e^{∓αΔt|β|} to first order only.
+      order: 1 (the default step); 2 is refused (scheme A is weak order 1).
 
     Example:
       >>> import jax, mfbd
@@ -181,6 +185,13 @@ def birth_death(
     if prior == "fill_deficit" and control != "rebalance":
         raise ValueError("prior='fill_deficit' works with control='rebalance' only")
     rate = rate_schedule(alpha, quench_after)
+    options = dict(gradient=gradient, splitting=splitting, integrator=integrator)
+    check_order(order, options)
+    if order == 2:
+        raise ValueError(
+            "birth_death is weak order 1 with every option (its jumps are first order in dt); "
+            "order=2 is available for gradient_flow and reweighting"
+        )
 
     def place_newborns(k_prior, k_data, state: State, mask, weights):
         """Draws of μ_b (with a fresh optimizer state) in the slots ``mask``, then a
@@ -228,7 +239,7 @@ def birth_death(
             born = born + jnp.sum(deficit)
         return new, jnp.sum(kill), born
 
-    options = dict(gradient=gradient, splitting=splitting, integrator=integrator)
     return build_scheme(
-        problem, dt, reaction, rate=rate, noise=noise, optimizer=optimizer, transport=transport, **options
-    )
+        problem, dt, reaction, rate=rate, noise=noise, optimizer=optimizer, transport=transport, reaction_order=1,
+        **options,
+    )  # fmt: skip

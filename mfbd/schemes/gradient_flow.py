@@ -9,7 +9,8 @@ import optax
 
 from mfbd.problems.base import Problem
 from mfbd.schemes.base import Scheme, check_step_parameters
-from mfbd.schemes.splitting import build_scheme
+from mfbd.schemes.heun import heun_scheme
+from mfbd.schemes.splitting import build_scheme, check_order
 
 __all__ = ["gradient_flow"]
 
@@ -23,6 +24,7 @@ def gradient_flow(
     gradient: str = "carried",
     splitting: str = "lie",
     integrator: str = "euler",
+    order: int | None = None,
 ) -> Scheme:
     """Euler steps θ ← θ - Δt ∇V (optionally an optax optimizer, Heun's method, Langevin noise).
 
@@ -33,6 +35,9 @@ def gradient_flow(
       optimizer: an optax transformation applied to ∇V instead of the Euler step.
       gradient, splitting, integrator: step options (:mod:`mfbd.schemes.splitting`);
         without a reaction only ``integrator`` changes the result.
+      order: 1 (Euler) or 2 (Heun, two oracle passes per step, :mod:`mfbd.schemes.heun`)
+        instead of the step options; None keeps them. ``scheme.order()`` says
+        what the step delivers.
 
     Example:
       >>> import jax, mfbd
@@ -43,4 +48,7 @@ def gradient_flow(
     """
     check_step_parameters(dt, noise)
     options = dict(gradient=gradient, splitting=splitting, integrator=integrator)
+    check_order(order, options, noise=noise, optimizer=optimizer)
+    if order == 2:
+        return heun_scheme(problem, dt)
     return build_scheme(problem, dt, None, noise=noise, optimizer=optimizer, **options)

@@ -36,8 +36,9 @@ from mfbd.schemes.base import (
     uniform_log_weights,
     where_units,
 )
+from mfbd.schemes.heun import heun_scheme
 from mfbd.schemes.schedules import rate_schedule
-from mfbd.schemes.splitting import build_scheme
+from mfbd.schemes.splitting import build_scheme, check_order
 
 __all__ = ["adaptive_reweighting", "reweighting", "systematic_resample"]
 
@@ -113,6 +114,7 @@ def reweighting(
     gradient: str = "carried",
     splitting: str = "lie",
     integrator: str = "euler",
+    order: int | None = None,
 ) -> Scheme:
     """Transport plus multiplicative reweighting (scheme B).
 
@@ -130,6 +132,10 @@ def reweighting(
       gradient, splitting, integrator: step options (:mod:`mfbd.schemes.splitting`);
         ``integrator="heun"`` also integrates the log-weights by the trapezoid rule
         log w ← log w - (αh/2)[(V - V̄) + (V* - V̄*)], V* at the Euler-predicted weights.
+      order: 1 (the default step) or 2 (Heun's method on positions and log-weights
+        together, two oracle passes per step, :mod:`mfbd.schemes.heun`; needs
+        noise = 0 and no optimizer, resampling or max_transfer) instead of the
+        step options; None keeps them. ``scheme.order()`` says what the step delivers.
 
     Example:
       >>> import jax, mfbd
@@ -145,6 +151,11 @@ def reweighting(
         raise ValueError(f"resample_below must be in (0, 1], got {resample_below}")
     if max_transfer is not None and _checks._is_concrete(max_transfer) and not 0 < float(max_transfer) <= 1:
         raise ValueError(f"max_transfer must be in (0, 1] or None, got {max_transfer}")
+    options = dict(gradient=gradient, splitting=splitting, integrator=integrator)
+    check_order(order, options, noise=noise, optimizer=optimizer, resample_below=resample_below,
+                max_transfer=max_transfer)  # fmt: skip
+    if order == 2:
+        return heun_scheme(problem, dt, rate, transport=transport)
     heun = integrator == "heun"
 
     def reweighted(log_w, drift, a_h):
@@ -173,7 +184,7 @@ def reweighting(
         mask = jnp.broadcast_to(resample, (n,))
         return where_units(mask, resampled, new, n), zero, zero
 
-    options = dict(gradient=gradient, splitting=splitting, integrator=integrator, copies=resample_below is not None)
+    options.update(copies=resample_below is not None, reaction_order=2 if resample_below is None else 1)
     return build_scheme(
         problem, dt, reaction, rate=rate, noise=noise, optimizer=optimizer, transport=transport, **options
     )

@@ -17,7 +17,16 @@ Options of :func:`build_scheme` (every scheme constructor forwards them):
   θ ← θ - Δt/2 (g₀ + g(θ*)) + σξ (one more pass), and for scheme B the
   trapezoid rule on the log-weights (see :mod:`mfbd.schemes.reweighting`).
   Order 2 in time needs ``splitting="strang", integrator="heun",
-  gradient="fresh"``; any other combination is first order.
+  gradient="fresh"``; any other combination is first order, and
+  ``splitting="strang", integrator="heun"`` with ``gradient="carried"`` is refused
+  (it would be first order without a word).
+* ``order=1|2`` (the scheme constructors) names the order instead of the
+  combination: 1 is the default combination; 2 is Heun's method on the joint
+  flow of positions and log-weights with two oracle passes per step
+  (:mod:`mfbd.schemes.heun`) for gradient flow and scheme B. Scheme A is weak
+  order 1 with every option (its jump probabilities are first order in Δt).
+
+``scheme.order()`` reports the order the step delivers (see :func:`delivered_order`).
 
 For α = 0 every scheme equals gradient flow exactly. ``info.energy`` is E after
 the transport, before the (last) reaction.
@@ -40,16 +49,28 @@ from mfbd.schemes.base import (
     State,
     check_particles,
     effective_sample_size,
+    fixed_order,
     lineage_counts,
     uniform_log_weights,
 )
 from mfbd.schemes.schedules import RateSchedule
 
-__all__ = ["GRADIENTS", "INTEGRATORS", "SPLITTINGS", "build_scheme", "check_options"]
+__all__ = [
+    "GRADIENTS",
+    "INTEGRATORS",
+    "ORDERS",
+    "SPLITTINGS",
+    "build_scheme",
+    "check_options",
+    "check_order",
+    "delivered_order",
+]
 
 GRADIENTS = ("carried", "fresh")
 SPLITTINGS = ("lie", "strang")
 INTEGRATORS = ("euler", "heun")
+ORDERS = (1, 2)
+_DEFAULT_OPTIONS = dict(gradient="carried", splitting="lie", integrator="euler")
 
 # A reaction maps (key, state, rate, evaluate) to (state, killed, born). The
 # state holds V and ∇V at its particles; rate = α_k·h for the sub-step h;
@@ -73,6 +94,47 @@ def check_options(optimizer, gradient: str, splitting: str, integrator: str) -> 
         )
 
 
+def check_order(order, options: dict, **excluded) -> None:
+    """One-line errors for ``order``: 1 or 2 (or None), not together with explicit step
+    options, and order 2 without any of ``excluded`` (name -> value that rules it out)."""
+    if order is None:
+        return
+    if isinstance(order, bool) or order not in ORDERS:
+        raise ValueError(f"order must be 1 or 2 (or None to choose gradient/splitting/integrator), got {order!r}")
+    given = [f"{k}={v!r}" for k, v in options.items() if v != _DEFAULT_OPTIONS[k]]
+    if given:
+        raise ValueError(f"order={order} chooses the step itself; drop {', '.join(given)} or drop order")
+    if order == 2:
+        for name, value in excluded.items():
+            zero = isinstance(value, int | float | np.number) and float(value) == 0
+            if value is not None and not zero:
+                raise ValueError(
+                    f"order=2 is the deterministic Heun step and needs {name}=None/0; use order=1 with {name}"
+                )
+
+
+def delivered_order(*, reacts: bool, reaction_order: int, transport: bool, noisy: bool, optimizer,
+                    gradient: str, splitting: str, integrator: str) -> int | None:  # fmt: skip
+    """The order in Δt of E(T) a combination delivers (weak order for a stochastic step).
+
+    None with an optax optimizer (no discretisation of the flow); 1 under noise,
+    with Euler transport, a first-order reaction (scheme A's jumps, scheme B with
+    resampling or the frozen-V step), a carried gradient or a Lie splitting of a
+    transport and a reaction; 2 otherwise (Heun transport with a Strang splitting,
+    a fresh gradient and a second-order reaction, or Heun without a reaction).
+    """
+    if optimizer is not None:
+        return None
+    heun = integrator == "heun"
+    if noisy or (transport and not heun):
+        return 1
+    if not reacts:
+        return 2 if heun else 1
+    if not heun or reaction_order < 2 or gradient != "fresh" or (transport and splitting != "strang"):
+        return 1
+    return 2
+
+
 def _dtype(particles):
     return jnp.result_type(*jax.tree_util.tree_leaves(particles))
 
@@ -90,6 +152,7 @@ def build_scheme(
     splitting: str = "lie",
     integrator: str = "euler",
     copies: bool = True,
+    reaction_order: int = 2,
 ) -> Scheme:
     """Assemble transport, oracle passes and a reaction into a :class:`Scheme`.
 
@@ -106,8 +169,15 @@ def build_scheme(
       copies: False when the reaction never moves units (reweighting without
         resampling): every unit stays its own lineage, so the lineage counts are
         the units with w > 0 and the ESS, without a sort.
+      reaction_order: the order of the reaction sub-step with ``integrator="heun"``
+        (2 for the trapezoid reweighting, 1 for random jumps); feeds ``order()``.
     """
     check_options(optimizer, gradient, splitting, integrator)
+    if reaction is not None and splitting == "strang" and integrator == "heun" and gradient == "carried":
+        raise ValueError(
+            "splitting='strang', integrator='heun' with gradient='carried' is first order (the next step starts "
+            "from V of the measure before the last reaction); use gradient='fresh' for order 2, or order=2"
+        )
     heun = integrator == "heun"
     noisy = not _checks._is_concrete(noise) or float(noise) > 0
     expected = []
@@ -223,4 +293,8 @@ def build_scheme(
         )
         return new, info
 
-    return Scheme(init, step)
+    order = delivered_order(
+        reacts=reaction is not None, reaction_order=reaction_order, transport=transport, noisy=noisy,
+        optimizer=optimizer, gradient=gradient, splitting=splitting, integrator=integrator,
+    )  # fmt: skip
+    return Scheme(init, step, fixed_order(order))
