@@ -9,7 +9,7 @@ import importlib.metadata
 import pathlib
 import tomllib
 
-from mfbd import pde, problems, sharding
+from mfbd import adaptive, pde, problems, sharding
 from mfbd.schemes import Info, Scheme, State, birth_death, gradient_flow, reweighting
 from mfbd.simulate import simulate
 
@@ -31,6 +31,7 @@ __all__ = [
     "Info",
     "Scheme",
     "State",
+    "adaptive",
     "birth_death",
     "gradient_flow",
     "pde",

@@ -38,7 +38,7 @@ from mfbd.problems.base import Problem
 from mfbd.schemes.base import Info, State, effective_sample_size
 from mfbd.schemes.heun import heun_scheme, heun_stages
 
-__all__ = ["Adaptive", "AdaptiveState", "adaptive", "simulate_adaptive"]
+__all__ = ["Adaptive", "AdaptiveState", "adaptive", "run_adaptive", "simulate_adaptive"]
 
 
 class AdaptiveState(NamedTuple):

@@ -1,0 +1,173 @@
+"""Time to tolerance and the largest stable Δt (issue 23).
+
+``tolerance`` (experiment 1, scheme B, α = 5, good start, T = 1): for a target
+relative error of E(T) (1e-3, 1e-4, 1e-5) against an order-2 reference at Δt = T/8192,
+the oracle passes and the wall-clock (compilation excluded) of
+
+* fixed Δt, first order (the default step, 1 pass per step) and second order
+  (``order=2``, 2 passes per step), each at the largest Δt = T/2^k that meets the target;
+* the adaptive controller (:mod:`mfbd.adaptive`) at the largest rtol = 10^-j
+  (atol = rtol/100) that meets it.
+
+``stable`` (experiment 2 mean-field, scheme B, α = 1, n = 200): the accepted Δt of
+the controller (rtol = 1e-2) over T, and a fixed-Δt ladder of the default step that
+says which Δt keep E finite and non-increasing to T.
+
+``orders`` (experiment 1, α = 5, n = 40, T = 0.25): the fitted order of every step
+combination of scheme B and of gradient flow against an order-2 reference at Δt = T/320
+(the self-convergence check of ``tests/schemes/test_order.py``, printed).
+
+Run ``python -m experiments.time_order.tolerance {tolerance,stable,orders}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import mfbd
+from mfbd.adaptive import adaptive, run_adaptive
+from mfbd.problems import gaussian_mixture_1d
+
+jax.config.update("jax_enable_x64", True)
+
+TARGETS = (1e-3, 1e-4, 1e-5)
+
+
+def fixed_runner(problem, make, start, horizon):
+    """A jitted (dt, steps) -> E(μ_T) compiled once for every Δt; E of the measure itself."""
+    state = make(horizon / 4).init(start)
+
+    @jax.jit
+    def run(dt, steps):
+        scheme = make(dt)
+        step = lambda k, s: scheme.step(jax.random.fold_in(jax.random.key(1), k), s)[0]  # noqa: E731
+        final = jax.lax.fori_loop(0, steps, step, state)
+        return problem.energy(final.particles, jax.nn.softmax(final.log_weights))
+
+    return run
+
+
+def timed(fn, *args):
+    fn(*args)  # compile (or reuse) first
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(fn(*args))
+    return out, time.perf_counter() - t0
+
+
+def tolerance(n: int, horizon: float, alpha: float) -> None:
+    problem = gaussian_mixture_1d()
+    start = problem.init_particles(jax.random.key(0), n)
+    second = fixed_runner(problem, lambda dt: mfbd.reweighting(problem, dt, alpha, order=2), start, horizon)
+    reference = float(second(horizon / 8192, 8192))
+    first = fixed_runner(problem, lambda dt: mfbd.reweighting(problem, dt, alpha), start, horizon)
+    rows = {}
+    for name, run, per_step, ks in (
+        ("fixed order 1", first, 1, range(2, 15)),
+        ("fixed order 2", second, 2, range(1, 11)),
+    ):
+        for k in ks:
+            steps = 2**k
+            energy, wall = timed(run, horizon / steps, steps)
+            err = abs(float(energy) - reference) / reference
+            print(f"{name}  dt=T/{steps:<6d} rel err {err:.2e}  passes {per_step * steps + 1:7d}  wall {wall:.3f} s",
+                  flush=True)  # fmt: skip
+            for target in TARGETS:
+                if err <= target and (name, target) not in rows:
+                    rows[name, target] = (per_step * steps + 1, wall, err)
+            if err <= min(TARGETS):
+                break
+
+    @jax.jit
+    def adaptive_run(rtol):
+        scheme = adaptive(problem, alpha, rtol=rtol, atol=rtol / 100, max_steps=200_000)
+        a = scheme.advance(jax.random.key(1), scheme.init(start), horizon)
+        return a.state.energy, 2 * (a.accepted + a.rejected) + 1, a.rejected
+
+    for j in range(2, 9):
+        (energy, passes, rejected), wall = timed(adaptive_run, 10.0**-j)
+        err = abs(float(energy) - reference) / reference
+        print(f"adaptive      rtol=1e-{j}  rel err {err:.2e}  passes {int(passes):7d} (rejected {int(rejected)})  "
+              f"wall {wall:.3f} s", flush=True)  # fmt: skip
+        for target in TARGETS:
+            if err <= target and ("adaptive", target) not in rows:
+                rows["adaptive", target] = (int(passes), wall, err)
+        if err <= min(TARGETS):
+            break
+    print("\n| target | method | oracle passes | wall-clock (s) | achieved |\n|---|---|---|---|---|")
+    for target in TARGETS:
+        for name in ("fixed order 1", "fixed order 2", "adaptive"):
+            passes, wall, err = rows.get((name, target), (None, float("nan"), float("nan")))
+            print(f"| {target:.0e} | {name} | {passes} | {wall:.3f} | {err:.1e} |")
+
+
+def stable(n: int, horizon: float, alpha: float, dts) -> None:
+    from experiments.exp2_schedules.core import problem as exp2_problem
+
+    problem = exp2_problem()
+    start = problem.init_particles(jax.random.key(0), n)
+    scheme = adaptive(problem, alpha, rtol=1e-2, atol=1e-4, max_steps=100_000)
+    times = np.linspace(horizon / 10, horizon, 10)
+    run = run_adaptive(scheme)
+    t0 = time.perf_counter()
+    a, trace = run(jax.random.key(1), scheme.init(start), jnp.asarray(times))
+    proposals = " ".join(f"{float(d):.3g}" for d in trace["dt"])
+    print(f"adaptive rtol=1e-2: E(T) {float(a.state.energy):.4e}, accepted {int(a.accepted)}, rejected "
+          f"{int(a.rejected)}, mean accepted dt {horizon / int(a.accepted):.3g}, proposals at the records "
+          f"{proposals}  wall {time.perf_counter() - t0:.1f} s", flush=True)  # fmt: skip
+    for dt in dts:
+        s = mfbd.reweighting(problem, dt, alpha)
+        steps = int(round(horizon / dt))
+        every = max(1, steps // 10)
+        _, tr = mfbd.simulate(jax.random.key(1), s, s.init(start), steps - steps % every, record_every=every)
+        e = np.asarray(tr["energy"])
+        ok = np.all(np.isfinite(e)) and np.all(np.diff(e) <= 1e-12 * np.abs(e[:-1]))
+        print(f"fixed dt={dt:<6g} E(T) {e[-1]:.4e}  {'stable' if ok else 'NOT stable (non-finite or rising)'}",
+              flush=True)  # fmt: skip
+
+
+def orders() -> None:
+    problem = gaussian_mixture_1d()
+    start = problem.init_particles(jax.random.key(0), 40)
+    horizon, alpha = 0.25, 5.0
+    dts = [horizon / 10, horizon / 20, horizon / 40]
+    reference = float(fixed_runner(problem, lambda dt: mfbd.reweighting(problem, dt, alpha, order=2), start, horizon)(
+        horizon / 320, 320))  # fmt: skip
+    combos = [dict(gradient=g, splitting=s, integrator=i) for g in ("carried", "fresh") for s in ("lie", "strang")
+              for i in ("euler", "heun") if (g, s, i) != ("carried", "strang", "heun")] + [dict(order=2)]  # fmt: skip
+    makers = [(f"B {o}", lambda dt, o=o: mfbd.reweighting(problem, dt, alpha, **o)) for o in combos]
+    gd_ref = float(fixed_runner(problem, lambda dt: mfbd.gradient_flow(problem, dt, order=2), start, horizon)(
+        horizon / 320, 320))  # fmt: skip
+    for name, make in makers + [(f"GD {o}", lambda dt, o=o: mfbd.gradient_flow(problem, dt, **o))
+                                for o in (dict(integrator="euler"), dict(order=2))]:  # fmt: skip
+        ref = gd_ref if name.startswith("GD") else reference
+        run = fixed_runner(problem, make, start, horizon)
+        errors = [abs(float(run(dt, round(horizon / dt))) - ref) for dt in dts]
+        fitted = float(np.polyfit(np.log(dts), np.log(errors), 1)[0])
+        print(f"| {name} | {make(0.01).order()} | {fitted:.2f} | " + " ".join(f"{e:.2e}" for e in errors) + " |",
+              flush=True)  # fmt: skip
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.time_order.tolerance", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("what", choices=("tolerance", "stable", "orders"))
+    parser.add_argument("--n", type=int, default=None)
+    parser.add_argument("--horizon", type=float, default=None)
+    parser.add_argument("--dts", default="2.5,5,10,20,40")
+    args = parser.parse_args(argv)
+    if args.what == "orders":
+        orders()
+    elif args.what == "tolerance":
+        tolerance(args.n or 100, args.horizon or 1.0, 5.0)
+    else:
+        stable(args.n or 200, args.horizon or 1000.0, 1.0, [float(d) for d in args.dts.split(",")])
+
+
+if __name__ == "__main__":
+    main()
