@@ -80,12 +80,14 @@ class Timings:
         return float(np.median(self.times[name] / self.times[baseline]))
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> Timings:
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int, clock=time.perf_counter) -> Timings:
     """Time zero-argument callables round-robin, ``repeats`` rounds.
 
     Each callable runs once first (warm-up, not timed). The order within a
     round is shuffled (fixed seed), so that no callable always follows the same
     neighbour (a large matmul leaves cold caches and buffers to free behind it).
+    ``clock=time.process_time`` measures CPU seconds (all threads) instead of
+    wall-clock, steadier on a machine shared with other jobs.
     """
     for f in fns.values():
         ready(f())
@@ -94,9 +96,9 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> Timings:
     names = list(fns)
     for _ in range(repeats):
         for name in order.permutation(names):
-            start = time.perf_counter()
+            start = clock()
             ready(fns[name]())
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return Timings(times)
 
 

@@ -14,7 +14,7 @@ import mfbd
 from mfbd.problems import gaussian_mixture_1d, non_interacting
 
 ALPHA, T = 5.0, 0.25
-DTS = (T / 10, T / 20, T / 40)
+DTS = (T / 16, T / 32, T / 64)
 B_COMBOS = [
     dict(gradient=g, splitting=s, integrator=i)
     for g in ("carried", "fresh")
@@ -46,7 +46,7 @@ def _final_energies(problem, make, start, dts):
 def _exp1():
     problem = gaussian_mixture_1d()
     start = problem.init_particles(jax.random.key(0), 40)
-    (fine,) = _final_energies(problem, lambda dt: mfbd.reweighting(problem, dt, ALPHA, order=2), start, [DTS[-1] / 8])
+    (fine,) = _final_energies(problem, lambda dt: mfbd.reweighting(problem, dt, ALPHA, order=2), start, [DTS[-1] / 16])
     return problem, start, fine
 
 
@@ -63,7 +63,7 @@ def test_scheme_b_combination_meets_its_order(options):
 def test_gradient_flow_meets_its_order(options):
     problem, start, _ = _exp1()
     make = functools.partial(mfbd.gradient_flow, problem, **options)
-    (fine,) = _final_energies(problem, functools.partial(mfbd.gradient_flow, problem, order=2), start, [DTS[-1] / 8])
+    (fine,) = _final_energies(problem, functools.partial(mfbd.gradient_flow, problem, order=2), start, [DTS[-1] / 16])
     errors = [abs(e - fine) for e in _final_energies(problem, make, start, DTS)]
     assert abs(_slope(DTS, errors) - make(0.01).order()) < 0.2, errors
 
