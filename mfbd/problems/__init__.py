@@ -6,8 +6,10 @@ Every problem gives ``potential(particles, weights, key) -> (V, ∇V)``,
 Σ w = 1 (None: uniform 1/n).
 """
 
-from mfbd.problems.base import Evaluation, Problem, from_data, from_kernel, num_particles
+from mfbd.problems.base import Evaluation, Problem, from_kernel, num_particles
+from mfbd.problems.data import from_data, with_weight_decay
 from mfbd.problems.gaussian_mixture import gaussian_mixture_1d
+from mfbd.problems.losses import LOSSES, Loss, huber, make_loss
 from mfbd.problems.non_interacting import non_interacting
 from mfbd.problems.sampling import kde_log_density, median_bandwidth, sampling
 from mfbd.problems.sampling_metrics import (
@@ -30,6 +32,8 @@ from mfbd.problems.targets import (
 )
 
 __all__ = [
+    "LOSSES",
+    "Loss",
     "TARGETS",
     "Evaluation",
     "Problem",
@@ -44,7 +48,9 @@ __all__ = [
     "gaussian",
     "gaussian_fokker_planck_law",
     "gaussian_mixture_1d",
+    "huber",
     "kde_log_density",
+    "make_loss",
     "make_target",
     "median_bandwidth",
     "mmd2",
@@ -56,4 +62,5 @@ __all__ = [
     "sampling_observer",
     "student_teacher",
     "w1_marginals",
+    "with_weight_decay",
 ]
