@@ -10,7 +10,7 @@ import pathlib
 import tomllib
 
 from mfbd import pde, problems, sharding
-from mfbd.schemes import Info, Scheme, State, birth_death, gradient_flow, reweighting
+from mfbd.schemes import Info, Scheme, State, birth_death, conic, gradient_flow, reweighting
 from mfbd.simulate import simulate
 
 
@@ -32,6 +32,7 @@ __all__ = [
     "Scheme",
     "State",
     "birth_death",
+    "conic",
     "gradient_flow",
     "pde",
     "problems",

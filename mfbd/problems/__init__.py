@@ -8,6 +8,7 @@ Every problem gives ``potential(particles, weights, key) -> (V, ∇V)``,
 
 from mfbd.problems.base import Evaluation, Problem, from_kernel, num_particles
 from mfbd.problems.data import from_data, with_weight_decay
+from mfbd.problems.entropy import free_energy_observer, knn_entropy
 from mfbd.problems.gaussian_mixture import gaussian_mixture_1d
 from mfbd.problems.losses import LOSSES, Loss, huber, make_loss
 from mfbd.problems.non_interacting import non_interacting
@@ -43,6 +44,7 @@ __all__ = [
     "double_well",
     "double_well_observer",
     "four_mode_mixture",
+    "free_energy_observer",
     "from_data",
     "from_kernel",
     "gaussian",
@@ -50,6 +52,7 @@ __all__ = [
     "gaussian_mixture_1d",
     "huber",
     "kde_log_density",
+    "knn_entropy",
     "make_loss",
     "make_target",
     "median_bandwidth",

@@ -142,6 +142,7 @@ def birth_death(
     gradient: str = "carried",
     splitting: str = "lie",
     integrator: str = "euler",
+    periodic: bool = False,
 ) -> Scheme:
     """Transport plus stochastic birth-death (scheme A).
 
@@ -160,7 +161,7 @@ def birth_death(
       quench_after: birth-death is off from this step index on (the schedule
         α_k = α for k < quench_after, 0 after). The config's ``quench_last = k``
         maps to ``quench_after = steps - k``.
-      noise, optimizer: as for :func:`mfbd.gradient_flow`.
+      noise, optimizer, periodic: as for :func:`mfbd.gradient_flow`.
       transport: False gives pure birth-death (positions frozen).
       gradient, splitting, integrator: step options (:mod:`mfbd.schemes.splitting`).
 
@@ -228,7 +229,7 @@ def birth_death(
             born = born + jnp.sum(deficit)
         return new, jnp.sum(kill), born
 
-    options = dict(gradient=gradient, splitting=splitting, integrator=integrator)
+    options = dict(gradient=gradient, splitting=splitting, integrator=integrator, periodic=periodic)
     return build_scheme(
         problem, dt, reaction, rate=rate, noise=noise, optimizer=optimizer, transport=transport, **options
     )

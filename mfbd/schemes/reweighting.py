@@ -113,6 +113,7 @@ def reweighting(
     gradient: str = "carried",
     splitting: str = "lie",
     integrator: str = "euler",
+    periodic: bool = False,
 ) -> Scheme:
     """Transport plus multiplicative reweighting (scheme B).
 
@@ -122,7 +123,7 @@ def reweighting(
       alpha: reweighting rate α ≥ 0, a number (possibly traced) or a schedule
         ``step -> α`` (:mod:`mfbd.schemes.schedules`); α = 0 is gradient flow exactly.
       resample_below: resample systematically when ESS/n < this threshold in (0, 1].
-      noise, optimizer: as for :func:`mfbd.gradient_flow`.
+      noise, optimizer, periodic: as for :func:`mfbd.gradient_flow`.
       transport: False gives pure reweighting (positions frozen).
       max_transfer: the most mass (total variation) one frozen-V weight step may
         move; a step that would move more is sub-cycled with V re-evaluated
@@ -173,7 +174,13 @@ def reweighting(
         mask = jnp.broadcast_to(resample, (n,))
         return where_units(mask, resampled, new, n), zero, zero
 
-    options = dict(gradient=gradient, splitting=splitting, integrator=integrator, copies=resample_below is not None)
+    options = dict(
+        gradient=gradient,
+        splitting=splitting,
+        integrator=integrator,
+        copies=resample_below is not None,
+        periodic=periodic,
+    )
     return build_scheme(
         problem, dt, reaction, rate=rate, noise=noise, optimizer=optimizer, transport=transport, **options
     )
