@@ -8,6 +8,7 @@ Every problem gives ``potential(particles, weights, key) -> (V, ∇V)``,
 
 from mfbd.problems.base import Evaluation, Problem, from_kernel, num_particles
 from mfbd.problems.data import from_data, with_weight_decay
+from mfbd.problems.digits import classification_observer, digits, load_digits
 from mfbd.problems.entropy import free_energy_observer, knn_entropy
 from mfbd.problems.gaussian_mixture import gaussian_mixture_1d
 from mfbd.problems.losses import LOSSES, Loss, huber, make_loss
@@ -41,6 +42,8 @@ __all__ = [
     "Target",
     "arccos_kernel",
     "basin_mass",
+    "classification_observer",
+    "digits",
     "double_well",
     "double_well_observer",
     "four_mode_mixture",
@@ -52,6 +55,7 @@ __all__ = [
     "gaussian_mixture_1d",
     "huber",
     "kde_log_density",
+    "load_digits",
     "knn_entropy",
     "make_loss",
     "make_target",
