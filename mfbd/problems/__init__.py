@@ -32,6 +32,7 @@ from mfbd.problems.targets import (
     gaussian_fokker_planck_law,
     make_target,
 )
+from mfbd.problems.torus import torus_mmd
 
 __all__ = [
     "LOSSES",
@@ -68,6 +69,7 @@ __all__ = [
     "sampling",
     "sampling_observer",
     "student_teacher",
+    "torus_mmd",
     "w1_marginals",
     "with_weight_decay",
 ]
