@@ -170,7 +170,7 @@ def with_weight_decay(problem: Problem, weight_decay: float) -> Problem:
     with |θ|² summed over every leaf of the unit.
     """
     nonnegative("weight_decay", weight_decay)
-    inner = problem.evaluate
+    inner = getattr(problem.evaluate, "__wrapped__", problem.evaluate)  # weights are checked by the new Problem
 
     @jax.jit
     def evaluate(particles, weights, key=None):
