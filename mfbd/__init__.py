@@ -10,7 +10,7 @@ import pathlib
 import tomllib
 
 from mfbd import adaptive, pde, problems, sharding
-from mfbd.schemes import Info, Scheme, State, birth_death, gradient_flow, reweighting
+from mfbd.schemes import Info, Scheme, State, birth_death, conic, gradient_flow, reweighting
 from mfbd.simulate import simulate
 
 
@@ -33,6 +33,7 @@ __all__ = [
     "State",
     "adaptive",
     "birth_death",
+    "conic",
     "gradient_flow",
     "pde",
     "problems",

@@ -45,7 +45,7 @@ def initial_record(state: State, observe: Observe | None = None) -> dict:
     """The step-0 record of ``state`` (fresh from ``scheme.init``), in the layout of the later records.
 
     t = 0, E and V̄ = Σ_i w_i V_i of the state, ESS = 1/Σ_i w_i², the lineage
-    counts of the state, and zero for the event counts.
+    counts of the state, its total mass Σ_i e^{log w_i}, and zero for the event counts.
     """
     w = jax.nn.softmax(state.log_weights)
     lineages, effective_lineages = lineage_counts(state.lineage, w)
@@ -57,6 +57,7 @@ def initial_record(state: State, observe: Observe | None = None) -> dict:
         ess=effective_sample_size(w),
         lineages=lineages,
         effective_lineages=effective_lineages.astype(state.energy.dtype),
+        mass=jnp.sum(jnp.exp(state.log_weights)),
     )
     return _record(state, Info(**values), observe)
 

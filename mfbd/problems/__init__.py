@@ -6,8 +6,12 @@ Every problem gives ``potential(particles, weights, key) -> (V, ∇V)``,
 Σ w = 1 (None: uniform 1/n).
 """
 
-from mfbd.problems.base import Evaluation, Problem, from_data, from_kernel, num_particles
+from mfbd.problems.base import Evaluation, Problem, from_kernel, num_particles
+from mfbd.problems.data import from_data, with_weight_decay
+from mfbd.problems.digits import classification_observer, digits, load_digits
+from mfbd.problems.entropy import free_energy_observer, knn_entropy
 from mfbd.problems.gaussian_mixture import gaussian_mixture_1d
+from mfbd.problems.losses import LOSSES, Loss, huber, make_loss
 from mfbd.problems.non_interacting import non_interacting
 from mfbd.problems.sampling import kde_log_density, median_bandwidth, sampling
 from mfbd.problems.sampling_metrics import (
@@ -28,23 +32,33 @@ from mfbd.problems.targets import (
     gaussian_fokker_planck_law,
     make_target,
 )
+from mfbd.problems.torus import torus_mmd
 
 __all__ = [
+    "LOSSES",
+    "Loss",
     "TARGETS",
     "Evaluation",
     "Problem",
     "Target",
     "arccos_kernel",
     "basin_mass",
+    "classification_observer",
+    "digits",
     "double_well",
     "double_well_observer",
     "four_mode_mixture",
+    "free_energy_observer",
     "from_data",
     "from_kernel",
     "gaussian",
     "gaussian_fokker_planck_law",
     "gaussian_mixture_1d",
+    "huber",
     "kde_log_density",
+    "load_digits",
+    "knn_entropy",
+    "make_loss",
     "make_target",
     "median_bandwidth",
     "mmd2",
@@ -55,5 +69,7 @@ __all__ = [
     "sampling",
     "sampling_observer",
     "student_teacher",
+    "torus_mmd",
     "w1_marginals",
+    "with_weight_decay",
 ]

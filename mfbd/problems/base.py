@@ -13,12 +13,13 @@ functions the schemes need. Two evaluation modes build it (paper-notes §1):
 
   Rows i are processed in blocks, so memory is O(n · block_size), not O(n²).
 
-* **data mode** (:func:`from_data`): samples x_1..x_m of ν,
+* **data mode** (:func:`~mfbd.problems.data.from_data`): samples x_1..x_m of ν
+  and a loss ℓ(f, y) (squared by default),
 
   .. math::
 
-     r_k = Σ_j w_j φ(x_k, θ_j) - f(x_k), \\qquad
-     V_i = \\frac1m Σ_k φ(x_k, θ_i) r_k, \\qquad E = \\frac1{2m} Σ_k r_k^2 .
+     r_k = ∂_f ℓ(f_μ(x_k), y_k) \\ (= f_μ(x_k) - f(x_k)), \\qquad
+     V_i = \\frac1m Σ_k φ(x_k, θ_i) r_k, \\qquad E = \\frac1m Σ_k ℓ(f_μ(x_k), y_k).
 
   The data are processed in blocks of ``block_size`` samples (a scan), so
   memory is O(n · block_size), not O(n · m).
@@ -89,6 +90,10 @@ class Problem:
         ``[m, ...]``, used by figures.
       target: optional ``x -> f(x)`` (batched like ``predict``).
       extras: problem-specific constants (e.g. teacher directions) for figures.
+      period: L when the units live on the torus [0, L)^d (every coordinate of
+        every leaf; E must then be L-periodic): schemes with ``periodic=True`` wrap
+        positions into [0, L) and the entropy estimator uses the periodic distance.
+        None: R^d.
     """
 
     evaluate: Callable[..., Evaluation]
@@ -99,6 +104,7 @@ class Problem:
     predict: Callable[..., jax.Array] | None = None
     target: Callable[[jax.Array], jax.Array] | None = None
     extras: dict = dataclasses.field(default_factory=dict)
+    period: float | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "evaluate", _checking_weights(self.evaluate))
@@ -236,137 +242,5 @@ def from_kernel(
     )
 
 
-def from_data(
-    unit: Callable[[jax.Array, Any], jax.Array],
-    target: Callable[[jax.Array], jax.Array] | None,
-    init_particles: Callable[[jax.Array, int], Particles],
-    sample_prior: Callable[[jax.Array, int], Particles] | None = None,
-    *,
-    sampler: Callable[[jax.Array, int], Any] | None = None,
-    batch_size: int | None = None,
-    data: jax.Array | tuple[jax.Array, jax.Array] | None = None,
-    block_size: int = 1024,
-    name: str = "data_problem",
-    **fields,
-) -> Problem:
-    """A data-mode problem from a unit function and samples of ν.
-
-    Give either ``sampler`` and ``batch_size`` (a fresh batch from the step key
-    every evaluation: SGD) or a fixed ``data`` set (full batch). Data are inputs
-    ``x [m, ...]`` with labels f(x) from ``target``, or a labelled pair
-    ``(x [m, ...], y [m])`` (a sampler may return such a pair too): then the
-    residual is r_k = f_μ(x_k) - y_k and ``target`` (may be None) only serves figures.
-
-    Args:
-      unit: ``(x, θ) -> φ(x, θ)`` for one sample and one unit (in that order).
-      target: ``x -> f(x)`` for one sample, or None with labelled data.
-      init_particles, sample_prior: samplers of μ₀ and μ_b, ``(key, n)``.
-      sampler: ``(key, m) -> x [m, ...]`` or ``(x, y)``, samples of ν.
-      batch_size: m, the fresh batch size when ``sampler`` is given.
-      data: a fixed data set ``x [m, ...]`` or ``(x, y)``.
-      block_size: samples processed at once (memory O(n · block_size)); must divide m.
-    """
-    if (sampler is None) == (data is None):
-        raise ValueError("from_data needs exactly one of `sampler` (with batch_size) or `data`")
-    check_size("block_size", block_size)
-    if sampler is not None:
-        if batch_size is None:
-            raise ValueError("from_data with a sampler needs a positive `batch_size`")
-        check_size("batch_size", batch_size)
-        data_spec = jax.eval_shape(lambda k: sampler(k, batch_size), jax.random.key(0))
-    else:
-        if isinstance(data, tuple | list):
-            if len(data) != 2:
-                raise ValueError(f"labelled data must be a pair (x, y), got {len(data)} arrays")
-            data = tuple(jnp.asarray(a) for a in data)
-        else:
-            data = jnp.asarray(data)
-        data_spec = data
-    x_spec, y_spec = _split_labels(data_spec)
-    labelled = y_spec is not None
-    if target is None and not labelled:
-        raise ValueError("from_data needs a `target` unless the data are labelled, data=(x, y)")
-    m = x_spec.shape[0]
-    if m % min(block_size, m):
-        raise ValueError(f"data size {m} is not a multiple of block_size {block_size}; change either")
-    _probe_unit(unit, target if not labelled else None, init_particles, x_spec)
-
-    # Particles-major [n, b]: the matmul inside lands in the layout the row sums
-    # and the pullback read, with no transposed copies of the block.
-    features = jax.vmap(jax.vmap(unit, in_axes=(0, None)), in_axes=(None, 0))  # [n, b]
-    batched_target = jax.vmap(target) if target is not None else None
-
-    @jax.jit
-    def evaluate(particles, weights, key=None):
-        xs, ys = _split_labels(data if data is not None else sampler(_default_key(key), batch_size))
-        xs = xs.astype(weights.dtype)
-        ys = batched_target(xs) if ys is None else ys
-        ys = ys.astype(weights.dtype)
-        b = min(block_size, m)
-        blocks = (xs.reshape((m // b, b) + xs.shape[1:]), ys.reshape(m // b, b))
-        n = weights.shape[0]
-
-        def accumulate(carry, block):
-            x, y = block
-            v_sum, g_sum, sq_sum = carry
-            phi, pullback = jax.vjp(lambda th: features(x, th), particles)
-            r = weights @ phi - y.astype(phi.dtype)  # residual f_μ - f
-            (g,) = pullback(jnp.broadcast_to(r[None, :], (n, b)))
-            v_sum = v_sum + phi @ r
-            g_sum = jax.tree_util.tree_map(jnp.add, g_sum, g)
-            return (v_sum, g_sum, sq_sum + jnp.sum(r * r)), None
-
-        zeros = (
-            jnp.zeros(n, weights.dtype),
-            jax.tree_util.tree_map(jnp.zeros_like, particles),
-            jnp.zeros((), weights.dtype),
-        )
-        if m == b:
-            (v, g, sq), _ = accumulate(zeros, (blocks[0][0], blocks[1][0]))
-        else:
-            (v, g, sq), _ = jax.lax.scan(accumulate, zeros, blocks)
-        g = jax.tree_util.tree_map(lambda a: a / m, g)
-        return Evaluation(v / m, g, 0.5 * sq / m)
-
-    def predict(particles, weights, x):
-        return weights @ features(x, particles)
-
-    return Problem(
-        evaluate=evaluate,
-        init_particles=init_particles,
-        sample_prior=sample_prior,
-        mode="data",
-        name=name,
-        predict=fields.pop("predict", predict),
-        target=fields.pop("target", batched_target),
-        **fields,
-    )
-
-
-def _split_labels(batch):
-    """``(x, y)`` for a labelled batch, ``(x, None)`` for inputs only."""
-    if isinstance(batch, tuple | list):
-        x, y = batch
-        if jnp.shape(y) != jnp.shape(x)[:1]:
-            raise ValueError(f"labels y must have shape [m] = {jnp.shape(x)[:1]}, got {jnp.shape(y)}")
-        return x, y
-    return batch, None
-
-
-def _probe_unit(unit, target, init_particles, x_spec):
-    """One-line errors, at construction, for a unit of the wrong signature or output shape."""
-    theta = jax.eval_shape(lambda k: jax.tree_util.tree_map(lambda a: a[0], init_particles(k, 2)), jax.random.key(0))
-    x = jax.ShapeDtypeStruct(x_spec.shape[1:], x_spec.dtype)
-    try:
-        out = jax.eval_shape(unit, x, theta)
-    except Exception as error:
-        try:
-            jax.eval_shape(unit, theta, x)
-        except Exception:
-            raise ValueError(f"unit(x, θ) fails on one sample and one unit: {error}".splitlines()[0]) from error
-        message = "unit must be written unit(x, θ) (sample first, then the unit); it looks like unit(θ, x)"
-        raise ValueError(message) from error
-    if out.shape != ():
-        raise ValueError(f"unit(x, θ) must return a scalar for one sample and one unit, got shape {out.shape}")
-    if target is not None and jax.eval_shape(target, x).shape != ():
-        raise ValueError(f"target(x) must return a scalar for one sample, got shape {jax.eval_shape(target, x).shape}")
+# Data mode (losses, vector outputs) lives in mfbd.problems.data; imported last (it builds on this module).
+from mfbd.problems.data import from_data  # noqa: E402

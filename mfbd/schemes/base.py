@@ -88,6 +88,8 @@ class Info(NamedTuple):
       ess: effective sample size 1/Σ w_i² after the step.
       lineages: number of distinct lineages with positive mass after the step.
       effective_lineages: inverse Simpson 1/Σ_L m_L² of the lineage masses.
+      mass: total mass Σ_i w_i after the step (1 for mass-conserving schemes; it
+        changes under conic descent, :func:`mfbd.conic`).
     """
 
     time: jax.Array
@@ -98,6 +100,7 @@ class Info(NamedTuple):
     ess: jax.Array
     lineages: jax.Array
     effective_lineages: jax.Array
+    mass: jax.Array = 1.0
 
 
 def _order_unknown():

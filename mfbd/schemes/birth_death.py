@@ -143,6 +143,7 @@ def birth_death(
     splitting: str = "lie",
     integrator: str = "euler",
     order: int | None = None,
+    periodic: bool = False,
 ) -> Scheme:
     """Transport plus stochastic birth-death (scheme A).
 
@@ -161,7 +162,7 @@ def birth_death(
       quench_after: birth-death is off from this step index on (the schedule
         α_k = α for k < quench_after, 0 after). The config's ``quench_last = k``
         maps to ``quench_after = steps - k``.
-      noise, optimizer: as for :func:`mfbd.gradient_flow`.
+      noise, optimizer, periodic: as for :func:`mfbd.gradient_flow`.
       transport: False gives pure birth-death (positions frozen).
       gradient, splitting, integrator: step options (:mod:`mfbd.schemes.splitting`).
         Every combination is weak order 1 (``scheme.order()``): the event
@@ -239,6 +240,7 @@ def birth_death(
             born = born + jnp.sum(deficit)
         return new, jnp.sum(kill), born
 
+    options.update(periodic=periodic)
     return build_scheme(
         problem, dt, reaction, rate=rate, noise=noise, optimizer=optimizer, transport=transport, reaction_order=1,
         **options,

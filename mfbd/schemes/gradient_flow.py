@@ -19,25 +19,28 @@ def gradient_flow(
     problem: Problem,
     dt: float,
     *,
-    noise: float = 0.0,
+    noise=0.0,
     optimizer: optax.GradientTransformation | None = None,
     gradient: str = "carried",
     splitting: str = "lie",
     integrator: str = "euler",
     order: int | None = None,
+    periodic: bool = False,
 ) -> Scheme:
     """Euler steps θ ← θ - Δt ∇V (optionally an optax optimizer, Heun's method, Langevin noise).
 
     Args:
       problem: the energy.
       dt: time step Δt.
-      noise: temperature τ; adds √(2τΔt)·ξ each step (mean-field Langevin).
+      noise: temperature τ ≥ 0, a number or a schedule ``step -> τ_k``
+        (:mod:`mfbd.schemes.temperature`); adds √(2τ_kΔt)·ξ each step (mean-field Langevin).
       optimizer: an optax transformation applied to ∇V instead of the Euler step.
       gradient, splitting, integrator: step options (:mod:`mfbd.schemes.splitting`);
         without a reaction only ``integrator`` changes the result.
       order: 1 (Euler) or 2 (Heun, two oracle passes per step, :mod:`mfbd.schemes.heun`)
         instead of the step options; None keeps them. ``scheme.order()`` says
         what the step delivers.
+      periodic: wrap positions into the torus [0, L)^d the problem declares (``Problem.period``).
 
     Example:
       >>> import jax, mfbd
@@ -48,7 +51,7 @@ def gradient_flow(
     """
     check_step_parameters(dt, noise)
     options = dict(gradient=gradient, splitting=splitting, integrator=integrator)
-    check_order(order, options, noise=noise, optimizer=optimizer)
+    check_order(order, options, noise=noise, optimizer=optimizer, periodic=periodic)
     if order == 2:
         return heun_scheme(problem, dt)
-    return build_scheme(problem, dt, None, noise=noise, optimizer=optimizer, **options)
+    return build_scheme(problem, dt, None, noise=noise, optimizer=optimizer, periodic=periodic, **options)

@@ -115,6 +115,7 @@ def reweighting(
     splitting: str = "lie",
     integrator: str = "euler",
     order: int | None = None,
+    periodic: bool = False,
 ) -> Scheme:
     """Transport plus multiplicative reweighting (scheme B).
 
@@ -124,7 +125,7 @@ def reweighting(
       alpha: reweighting rate α ≥ 0, a number (possibly traced) or a schedule
         ``step -> α`` (:mod:`mfbd.schemes.schedules`); α = 0 is gradient flow exactly.
       resample_below: resample systematically when ESS/n < this threshold in (0, 1].
-      noise, optimizer: as for :func:`mfbd.gradient_flow`.
+      noise, optimizer, periodic: as for :func:`mfbd.gradient_flow`.
       transport: False gives pure reweighting (positions frozen).
       max_transfer: the most mass (total variation) one frozen-V weight step may
         move; a step that would move more is sub-cycled with V re-evaluated
@@ -153,7 +154,7 @@ def reweighting(
         raise ValueError(f"max_transfer must be in (0, 1] or None, got {max_transfer}")
     options = dict(gradient=gradient, splitting=splitting, integrator=integrator)
     check_order(order, options, noise=noise, optimizer=optimizer, resample_below=resample_below,
-                max_transfer=max_transfer)  # fmt: skip
+                max_transfer=max_transfer, periodic=periodic)  # fmt: skip
     if order == 2:
         return heun_scheme(problem, dt, rate, transport=transport)
     heun = integrator == "heun"
@@ -184,7 +185,9 @@ def reweighting(
         mask = jnp.broadcast_to(resample, (n,))
         return where_units(mask, resampled, new, n), zero, zero
 
-    options.update(copies=resample_below is not None, reaction_order=2 if resample_below is None else 1)
+    options.update(
+        copies=resample_below is not None, reaction_order=2 if resample_below is None else 1, periodic=periodic
+    )
     return build_scheme(
         problem, dt, reaction, rate=rate, noise=noise, optimizer=optimizer, transport=transport, **options
     )

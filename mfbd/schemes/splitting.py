@@ -54,6 +54,7 @@ from mfbd.schemes.base import (
     uniform_log_weights,
 )
 from mfbd.schemes.schedules import RateSchedule
+from mfbd.schemes.temperature import noise_scale
 
 __all__ = [
     "GRADIENTS",
@@ -153,6 +154,8 @@ def build_scheme(
     integrator: str = "euler",
     copies: bool = True,
     reaction_order: int = 2,
+    conserve_mass: bool = True,
+    periodic: bool = False,
 ) -> Scheme:
     """Assemble transport, oracle passes and a reaction into a :class:`Scheme`.
 
@@ -171,6 +174,10 @@ def build_scheme(
         the units with w > 0 and the ESS, without a sort.
       reaction_order: the order of the reaction sub-step with ``integrator="heun"``
         (2 for the trapezoid reweighting, 1 for random jumps); feeds ``order()``.
+      conserve_mass: False when the log-weights are the unnormalised masses of
+        μ = Σ_i e^{log w_i} δ_{θ_i} (conic descent); True: μ has weights softmax(log w).
+      periodic: wrap the positions into the torus [0, L)^d of ``problem.period``
+        after each transport (a problem without a period is refused).
     """
     check_options(optimizer, gradient, splitting, integrator)
     if reaction is not None and splitting == "strang" and integrator == "heun" and gradient == "carried":
@@ -178,8 +185,15 @@ def build_scheme(
             "splitting='strang', integrator='heun' with gradient='carried' is first order (the next step starts "
             "from V of the measure before the last reaction); use gradient='fresh' for order 2, or order=2"
         )
+    if periodic and problem.period is None:
+        raise ValueError(
+            f"periodic=True needs a problem that declares a torus (Problem.period); {problem.name!r} lives on R^d"
+        )
+    measure = jax.nn.softmax if conserve_mass else jnp.exp
+    # Unnormalised masses would fail the Σ w = 1 check of concrete weights (un-jitted steps).
+    oracle = problem.evaluate if conserve_mass else getattr(problem.evaluate, "__wrapped__", problem.evaluate)
     heun = integrator == "heun"
-    noisy = not _checks._is_concrete(noise) or float(noise) > 0
+    noisy = callable(noise) or not _checks._is_concrete(noise) or float(noise) > 0
     expected = []
 
     def init(particles, key=None) -> State:
@@ -191,7 +205,7 @@ def build_scheme(
         check_particles(particles, expected[0])
         n = jax.tree_util.tree_leaves(particles)[0].shape[0]
         log_w = uniform_log_weights(n, _dtype(particles))
-        ev = problem.evaluate(particles, jax.nn.softmax(log_w), key if key is not None else jax.random.key(0))
+        ev = oracle(particles, measure(log_w), key if key is not None else jax.random.key(0))
         opt_state = optimizer.init(particles) if optimizer is not None else ()
         zero = jnp.zeros((), jnp.int32)
         lineage = jnp.arange(n, dtype=jnp.int32)
@@ -199,23 +213,22 @@ def build_scheme(
                      jnp.asarray(n, jnp.int32))  # fmt: skip
 
     def evaluate(key, state: State) -> State:
-        ev = problem.evaluate(state.particles, jax.nn.softmax(state.log_weights), key)
+        ev = oracle(state.particles, measure(state.log_weights), key)
         return state._replace(potential=ev.potential, grad_potential=ev.grad_potential, energy=ev.energy)
 
     def add(particles, grad, scale):
         return jax.tree_util.tree_map(lambda p, g: p - scale * g, particles, grad)
 
-    def noise_increment(key, particles):
-        """√(2τΔt)·ξ per leaf, or None without noise."""
+    def noise_increment(key, particles, step):
+        """√(2τ_kΔt)·ξ per leaf, or None without noise."""
         if not noisy:
             return None
         leaves, treedef = jax.tree_util.tree_flatten(particles)
         keys = jax.random.split(key, len(leaves))
-        if _checks._is_concrete(noise) and _checks._is_concrete(dt):
-            scale = float(np.sqrt(2.0 * float(noise) * float(dt)))
-        else:
-            scale = jnp.sqrt(2.0 * noise * dt)
-        xi = [scale * jax.random.normal(k, p.shape, p.dtype) for p, k in zip(leaves, keys, strict=True)]
+        scale = noise_scale(noise, step, dt)
+        xi = [
+            (scale * jax.random.normal(k, p.shape, p.dtype)).astype(p.dtype) for p, k in zip(leaves, keys, strict=True)
+        ]
         return jax.tree_util.tree_unflatten(treedef, xi)
 
     def move(key, k_data, state: State):
@@ -226,7 +239,7 @@ def build_scheme(
             particles = optax.apply_updates(particles, updates)
         else:
             particles = add(particles, grad, dt)
-        xi = noise_increment(key, particles)
+        xi = noise_increment(key, particles, state.step)
         if xi is not None:
             particles = jax.tree_util.tree_map(jnp.add, particles, xi)
         if heun:
@@ -235,6 +248,8 @@ def build_scheme(
             particles = add(state.particles, mean_grad, dt)
             if xi is not None:
                 particles = jax.tree_util.tree_map(jnp.add, particles, xi)
+        if periodic:
+            particles = jax.tree_util.tree_map(lambda p: jnp.mod(p, problem.period), particles)
         return particles, opt_state
 
     def react(key, state: State, h):
@@ -290,6 +305,7 @@ def build_scheme(
             ess=ess,
             lineages=lineages,
             effective_lineages=effective,
+            mass=jnp.ones_like(energy) if conserve_mass else jnp.sum(jnp.exp(new.log_weights)),
         )
         return new, info
 
