@@ -151,7 +151,9 @@ def test_conic_and_annealed_langevin_contract(dtype):
     problem = mfbd.problems.gaussian_mixture_1d()
     schemes = [
         mfbd.conic(problem, 0.01, 5.0, noise=logarithmic(0.01)),
-        mfbd.conic(problem, 0.01, optax.exponential_decay(5.0, 1, 0.5), splitting="strang", integrator="heun"),
+        mfbd.conic(
+            problem, 0.01, optax.exponential_decay(5.0, 1, 0.5), splitting="strang", integrator="heun", gradient="fresh"
+        ),
         mfbd.birth_death(problem, 0.01, 5.0, noise=optax.linear_schedule(0.01, 0.0, 2)),
     ]
     keys = jax.random.split(jax.random.key(1), 3)
