@@ -5,7 +5,9 @@ its chunking, and a run resumed from a saved state continues the same stream.
 
 A record is ``{"step": state.step, **info._asdict(), **observe(state)}``: the
 fields of :class:`~mfbd.schemes.base.Info` flow into it by name. The event
-counts (``killed``, ``born``) are summed since the previous record; every other
+counts (``killed``, ``born``) and the cost ``oracle_passes`` are summed since
+the previous record (so a cumulative sum of the trace's ``oracle_passes`` is the
+cost of the run up to each record); every other
 field (lineage counts included) is the last step's value. Seed ensembles run as one
 program, ``run_chunk(..., seeds=True)``, with the keys of :func:`seed_keys`.
 """
@@ -25,7 +27,7 @@ __all__ = ["simulate", "run_chunk", "initial_record", "seed_keys", "state_energy
 Observe = Callable[[State], dict]
 
 
-EVENT_COUNTS = ("killed", "born")  # Info fields summed over a record interval; the others are sampled
+EVENT_COUNTS = ("killed", "born", "oracle_passes")  # Info fields summed over a record interval; the others sampled
 
 
 def _summarise(name: str, values: jax.Array) -> jax.Array:
@@ -45,7 +47,7 @@ def initial_record(state: State, observe: Observe | None = None) -> dict:
     """The step-0 record of ``state`` (fresh from ``scheme.init``), in the layout of the later records.
 
     t = 0, E and V̄ = Σ_i w_i V_i of the state, ESS = 1/Σ_i w_i², the lineage
-    counts of the state, and zero for the event counts.
+    counts of the state, zero for the event counts, and one oracle pass (``init``'s).
     """
     w = jax.nn.softmax(state.log_weights)
     lineages, effective_lineages = lineage_counts(state.lineage, w)
@@ -57,6 +59,7 @@ def initial_record(state: State, observe: Observe | None = None) -> dict:
         ess=effective_sample_size(w),
         lineages=lineages,
         effective_lineages=effective_lineages.astype(state.energy.dtype),
+        oracle_passes=jnp.ones((), jnp.int32),
     )
     return _record(state, Info(**values), observe)
 
