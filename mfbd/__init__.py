@@ -9,7 +9,7 @@ import importlib.metadata
 import pathlib
 import tomllib
 
-from mfbd import pde, problems, sharding
+from mfbd import pde, problems, sharding, stats
 from mfbd.schemes import Info, Scheme, State, birth_death, gradient_flow, reweighting
 from mfbd.simulate import simulate
 
@@ -38,4 +38,5 @@ __all__ = [
     "reweighting",
     "sharding",
     "simulate",
+    "stats",
 ]
