@@ -106,7 +106,7 @@ def dissipation(problem, alpha=0.0) -> Observe:
 
 
 def energy_rate(time, energy):
-    """The measured dE/dt at each record: second-order differences of ``energy`` (``[..., R]``) in ``time`` (``[R]``)."""
+    """The measured dE/dt at each record: second-order differences of ``energy`` ``[..., R]`` in ``time`` ``[R]``."""
     return jnp.gradient(jnp.asarray(energy), jnp.asarray(time), axis=-1)
 
 
