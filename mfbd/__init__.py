@@ -9,7 +9,7 @@ import importlib.metadata
 import pathlib
 import tomllib
 
-from mfbd import pde, problems, sharding, stats
+from mfbd import meanfield, pde, problems, sharding, stats
 from mfbd.schemes import Info, Scheme, State, birth_death, gradient_flow, reweighting
 from mfbd.simulate import simulate
 
@@ -33,6 +33,7 @@ __all__ = [
     "State",
     "birth_death",
     "gradient_flow",
+    "meanfield",
     "pde",
     "problems",
     "reweighting",
