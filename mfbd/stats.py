@@ -45,7 +45,8 @@ class Comparison(NamedTuple):
       censored: seeds whose time is a bound.
       per_seed: ``[S]`` ratios.
       seeds: S.
-      failed: seeds that fail (:func:`failing_seeds`).
+      failed: seeds that fail (:func:`failing_seeds`): non-finite, or ending above the
+        reference's energy at the arm's last x (the reference's last record if it ends sooner).
       chosen_from: how many arms this arm was selected from as the winner (1: not selected).
     """
 
@@ -77,7 +78,7 @@ def first_reach(x, energy, target) -> tuple[np.ndarray, np.ndarray]:
     target = np.broadcast_to(np.asarray(target, float), energy.shape[:1])
     times, censored = np.empty(len(energy)), np.zeros(len(energy), bool)
     for s, (xs, es, goal) in enumerate(zip(x, energy, target, strict=True)):
-        hit = np.flatnonzero(es <= goal)
+        hit = np.flatnonzero(es <= goal * (1 + 1e-12))  # a target read off a record is reached there
         if not np.isfinite(goal) or not len(hit):
             times[s], censored[s] = xs[-1], True
             continue
@@ -138,7 +139,10 @@ def compare(
     if energy_arm.shape[0] != energy_ref.shape[0]:
         raise ValueError(f"paired seeds: the arm has {energy_arm.shape[0]}, the reference {energy_ref.shape[0]}")
     n_seeds = energy_arm.shape[0]
-    failed = int(np.sum(failing_seeds(energy_arm, energy_ref)))
+    # "ending above the reference": the arm's last energy against the reference's at the same x
+    ref_end = np.array([energy_at(xr, er, xa[-1])[0] for xr, er, xa in zip(x_ref, energy_ref, x_arm, strict=True)])
+    ref_end = np.where(np.isnan(ref_end), energy_ref[:, -1], ref_end)
+    failed = int(np.sum(failing_seeds(energy_arm, ref_end[:, None])))
     draws = np.random.default_rng(seed).integers(0, n_seeds, (bootstrap, n_seeds))
     rows = []
     for c in np.atleast_1d(checkpoints):

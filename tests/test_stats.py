@@ -84,6 +84,15 @@ def test_censored_arm_gives_a_flagged_upper_bound_and_a_failing_seed_is_counted(
     assert np.isnan(by(rows, 10.0, "reference_reaches_arm").ratio)  # seed 1 has no energy at t = 10
 
 
+def test_a_longer_reference_is_compared_at_the_arm_s_end():
+    arm, ref = curves(np.full(SEEDS, 2.0))
+    arm[:, 11:] = arm[:, 10:11]  # the arm stalls at e^{-10} from t = 5 on, equal to the reference at t = 10
+    long_t = np.linspace(0.0, 40.0, 81)
+    long_ref = np.exp(-np.outer(np.ones(SEEDS), long_t))  # GD to t = 40 ends at e^{-40}, far below the arm
+    (row, _) = stats.compare(T, arm, long_t, long_ref, [5.0])
+    assert row.failed == 0  # at the arm's end (t = 10) the reference is at e^{-10}, not below the arm
+
+
 def test_paired_seed_counts_must_match():
     arm, ref = curves(np.full(3, 2.0))
     with pytest.raises(ValueError, match="paired seeds"):
