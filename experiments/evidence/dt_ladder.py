@@ -1,11 +1,13 @@
 """Study (b): the largest stable Δt of each method on experiment 1 (good start), then time-to-target at it.
 
-Ladder Δt ∈ {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10}, each run to t = 30 (the horizon of experiment 1:
-3000 steps of 0.01) with a record per unit time (per step for Δt > 1), 20 seeds, n = 200, float64.
-*Stable*: at least 19 of the 20 seeds finite at every record and ending below their start energy, and never above it
-(no blow-up). GD+BD has the notebook's choices with α = 5 (quench for the last 10 time units); GD+RW
-is scheme B at α = 5. Each Δt level runs its three arms interleaved chunk by chunk
-(:func:`run_interleaved`), so the wall-clock of the three arms at one level shares the machine's load.
+Ladder Δt ∈ {0.05, 0.1, 0.2, 0.5, 1, 2, 5} (Δt = 0.01 is study (a)), each run to t = 30 (the horizon of
+experiment 1: 3000 steps of 0.01) with a record per unit time (per step for Δt > 1), 20 seeds, n = 200,
+float64. *Stable*: at least 19 of the 20 seeds finite at every record, ending below their start energy,
+and never more than 10× above the lowest energy reached before (no blow-up; scheme A's jump noise moves
+a seed's energy by up to ~2× at E ~ 1e-4, so 2× would call noise a blow-up). GD+BD has the notebook's
+choices with α = 5 (quench for the last 10 time units); GD+RW is scheme B at α = 5. Each Δt level runs its
+three arms interleaved chunk by chunk (:func:`run_interleaved`), so the wall-clock of the three arms at one
+level shares the machine's load.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from experiments.common import md_table, write_rows
 from experiments.evidence.common import RESULTS, run_interleaved
 from mfbd import stats
 
-DTS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+DTS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 HORIZON, ALPHA, N = 30.0, 5.0, 200
 
 
@@ -34,10 +36,17 @@ def arms(problem, dt):
     }
 
 
-def stable(energy) -> tuple[bool, int]:
-    """``(stable, seeds that pass)``: finite everywhere, never above the start, ending below it."""
-    ok = np.all(np.isfinite(energy), axis=1)
-    ok &= np.all(energy <= energy[:, :1] * (1 + 1e-9), axis=1) & (energy[:, -1] < energy[:, 0])
+def rise(energy) -> np.ndarray:
+    """``[S]`` the largest factor by which a seed's energy rises above the lowest it had reached before (inf if
+    it goes non-finite)."""
+    safe = np.where(np.isfinite(energy), energy, np.inf)
+    return np.max(safe / np.minimum.accumulate(safe, axis=1), axis=1)
+
+
+def stable(energy, factor: float = 10.0) -> tuple[bool, int]:
+    """``(stable, seeds that pass)``: a seed passes when it is finite at every record, ends below its start,
+    and never rises more than ``factor`` above the lowest energy it had reached before (no blow-up)."""
+    ok = (rise(energy) <= factor) & (energy[:, -1] < energy[:, 0])
     passing = int(np.sum(ok))
     return passing >= len(energy) - 1, passing
 
@@ -66,6 +75,8 @@ def main(seeds: int = 20, quick: bool = False):
                     "seeds_passing": passing,
                     "seeds": seeds,
                     "final_energy_median": float(np.median(tr["energy"][:, -1])),
+                    "largest_rise_median": float(np.median(rise(tr["energy"]))),
+                    "largest_rise_max": float(np.max(rise(tr["energy"]))),
                     "final_energy_mean_finite": float(np.mean(finite[:, -1])) if len(finite) else float("nan"),
                     "wall_per_step_ms": 1e3 * float(tr["wall"][-1]) / steps,
                 }
