@@ -9,7 +9,7 @@ import importlib.metadata
 import pathlib
 import tomllib
 
-from mfbd import adaptive, pde, problems, sharding
+from mfbd import adaptive, meanfield, pde, problems, sharding, stats
 from mfbd.schemes import Info, Scheme, State, birth_death, conic, gradient_flow, reweighting
 from mfbd.simulate import simulate
 
@@ -35,9 +35,11 @@ __all__ = [
     "birth_death",
     "conic",
     "gradient_flow",
+    "meanfield",
     "pde",
     "problems",
     "reweighting",
     "sharding",
     "simulate",
+    "stats",
 ]

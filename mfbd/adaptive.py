@@ -173,13 +173,14 @@ def adaptive(
     return Adaptive(init, advance, int(max_steps))
 
 
-def _record(a: AdaptiveState, observe) -> dict:
-    """A record: Info's fields at the state, the controller's counters and ``observe(state)``."""
+def _record(a: AdaptiveState, observe, attempts) -> dict:
+    """A record: Info's fields at the state (``oracle_passes``: those of the ``attempts`` since the
+    last record), the controller's counters and ``observe(state)``."""
     w = jax.nn.softmax(a.state.log_weights)
     ess = effective_sample_size(w)
     zero = jnp.zeros((), jnp.int32)
     info = Info(a.time, a.state.energy, jnp.dot(w, a.state.potential), zero, zero, ess,
-                jnp.sum(w > 0).astype(jnp.int32), ess)  # fmt: skip
+                jnp.sum(w > 0).astype(jnp.int32), ess, 2 * attempts)  # fmt: skip
     row = {"step": a.state.step, **info._asdict(), "dt": a.dt, "accepted": a.accepted, "rejected": a.rejected,
            "passes": 2 * (a.accepted + a.rejected) + 1}  # fmt: skip
     if observe is not None:
@@ -199,8 +200,9 @@ def run_adaptive(scheme: Adaptive, observe=None, seeds: bool = False):
 
     def run(key, a: AdaptiveState, times):
         def one(a, t):
+            before = a.accepted + a.rejected
             a = scheme.advance(key, a, t)
-            return a, _record(a, observe)
+            return a, _record(a, observe, a.accepted + a.rejected - before)
 
         return jax.lax.scan(one, a, times)
 

@@ -79,6 +79,7 @@ def test_record_initial_prepends_the_step_0_row():
         "ess": 32.0,
         "lineages": 32,  # 32 distinct units at the start
         "effective_lineages": 32.0,
+        "oracle_passes": 1,  # init's pass
         "mass": 1.0,  # Info.mass (issue 26): total mass, 1 unless conic descent
         "E": float(problem.energy(state.particles, jnp.asarray(w))),
     }

@@ -11,7 +11,7 @@ from mfbd import _checks
 from mfbd.pde.grid import Grid
 from mfbd.pde.oracle import grid_oracle, max_dt, oracle_name
 from mfbd.problems.base import Evaluation, Problem
-from mfbd.schemes.base import Info, Scheme, fixed_order
+from mfbd.schemes.base import Info, OracleTally, Scheme, fixed_order
 from mfbd.schemes.splitting import INTEGRATORS, SPLITTINGS, check_order
 
 __all__ = ["LIMITERS", "PDEState", "dissipation_rates", "eulerian_scheme", "solver", "transport_rate"]
@@ -164,14 +164,16 @@ def eulerian_scheme(
         del key
         return normalised_state(jnp.asarray(density))
 
+    evaluate = OracleTally(grid_v.evaluate)  # counts the passes of a step
+
     def transported(rho, potential):
         """Forward Euler or SSP-RK2 for ∂_t ρ = ∇·(ρ∇V) + τΔρ; returns (ρ, Evaluation at ρ)."""
         rho_1 = jnp.maximum(rho + dt * transport_rate(rho, potential, grid, tau=tau, limiter=limiter), 0.0)
         if heun:
-            v_1 = grid_v.evaluate(rho_1).potential
+            v_1 = evaluate(rho_1).potential
             stage = rho_1 + dt * transport_rate(rho_1, v_1, grid, tau=tau, limiter=limiter)
             rho_1 = jnp.maximum(0.5 * rho + 0.5 * stage, 0.0)
-        return rho_1, grid_v.evaluate(rho_1)  # the max clears round-off only: the CFL rule keeps ρ ≥ 0
+        return rho_1, evaluate(rho_1)  # the max clears round-off only: the CFL rule keeps ρ ≥ 0
 
     def reacted(rho, potential, h):
         """ρ e^{-αh(V - V̄)} (or the trapezoid rule), rescaled to the mass of ρ; returns (ρ, V̄)."""
@@ -186,23 +188,24 @@ def eulerian_scheme(
         drift = potential - v_bar
         new = scaled(-alpha * h * drift)
         if heun:
-            v_star = grid_v.evaluate(new).potential
+            v_star = evaluate(new).potential
             drift_star = v_star - jnp.sum(new * v_star) / jnp.sum(new)
             new = scaled(-alpha * h * (drift + drift_star) / 2)
         return new, v_bar
 
     def step(key, state: PDEState):
         del key
+        evaluate.take()
         rho, ev = state.density, Evaluation(state.potential, state.grad_potential, state.energy)
         if splitting == "strang" and react_at_all:
             rho, _ = reacted(rho, ev.potential, dt / 2)
-            ev = grid_v.evaluate(rho)
+            ev = evaluate(rho)
         if transport:
             rho, ev = transported(rho, ev.potential)
         v_bar = jnp.sum(rho * ev.potential) / jnp.sum(rho)
         if react_at_all:
             rho, v_bar = reacted(rho, ev.potential, dt / 2 if splitting == "strang" else dt)
-            ev = grid_v.evaluate(rho)
+            ev = evaluate(rho)
         w = rho * area
         new = PDEState(rho, ev.potential, ev.grad_potential, ev.energy, state.step + 1)
         zero = jnp.zeros((), jnp.int32)
@@ -216,6 +219,7 @@ def eulerian_scheme(
             ess=ess,
             lineages=jnp.sum(w > 0).astype(jnp.int32),
             effective_lineages=ess,
+            oracle_passes=jnp.asarray(evaluate.take(), jnp.int32),
         )
         return new, info
 

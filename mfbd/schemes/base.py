@@ -34,6 +34,7 @@ from mfbd import _checks
 __all__ = [
     "State",
     "Info",
+    "OracleTally",
     "Scheme",
     "check_particles",
     "check_step_parameters",
@@ -88,6 +89,8 @@ class Info(NamedTuple):
       ess: effective sample size 1/Σ w_i² after the step.
       lineages: number of distinct lineages with positive mass after the step.
       effective_lineages: inverse Simpson 1/Σ_L m_L² of the lineage masses.
+      oracle_passes: int32, the oracle passes (``problem.evaluate`` calls) the
+        step made: its cost in units of one evaluation of V, ∇V and E at n units.
       mass: total mass Σ_i w_i after the step (1 for mass-conserving schemes; it
         changes under conic descent, :func:`mfbd.conic`).
     """
@@ -100,6 +103,7 @@ class Info(NamedTuple):
     ess: jax.Array
     lineages: jax.Array
     effective_lineages: jax.Array
+    oracle_passes: jax.Array
     mass: jax.Array = 1.0
 
 
@@ -114,6 +118,30 @@ def fixed_order(order: int | None) -> Callable[[], int | None]:
         return order
 
     return order_of_the_step
+
+
+class OracleTally:
+    """An oracle (``evaluate(key, state) -> State``, say) that counts its calls while a step is traced.
+
+    Each call is one oracle pass. A pass inside a loop body is traced once but may
+    run many times: call :attr:`uncounted` there and :meth:`add` the loop's (traced)
+    count afterwards. :meth:`take` returns the tally and starts a new one.
+    """
+
+    def __init__(self, evaluate: Callable):
+        self.uncounted = evaluate
+        self.passes = 0
+
+    def __call__(self, *args):
+        self.passes += 1
+        return self.uncounted(*args)
+
+    def add(self, passes) -> None:
+        self.passes = self.passes + passes
+
+    def take(self):
+        passes, self.passes = self.passes, 0
+        return passes
 
 
 class Scheme(NamedTuple):

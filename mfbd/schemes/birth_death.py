@@ -194,26 +194,19 @@ def birth_death(
             "order=2 is available for gradient_flow and reweighting"
         )
 
-    def place_newborns(k_prior, k_data, state: State, mask, weights):
+    def place_newborns(k_prior, k_data, state: State, mask, evaluate):
         """Draws of μ_b (with a fresh optimizer state) in the slots ``mask``, then a
-        second oracle pass: newborns have no carried V and ∇V."""
+        second oracle pass (uniform weights): newborns have no carried V and ∇V."""
         n = state.potential.shape[0]
         fresh = problem.sample_prior(k_prior, n)
         fresh = jax.tree_util.tree_map(lambda a, b: a.astype(b.dtype), fresh, state.particles)
         fresh_opt = optimizer.init(fresh) if optimizer is not None else ()
         particles = where_units(mask, fresh, state.particles, n)
         opt_state = where_units(mask, fresh_opt, state.opt_state, n)
-        ev = problem.evaluate(particles, weights, k_data)
-        return new_lineages(state, mask)._replace(
-            particles=particles,
-            opt_state=opt_state,
-            potential=ev.potential,
-            grad_potential=ev.grad_potential,
-            energy=ev.energy,
-        )
+        return evaluate(k_data, new_lineages(state, mask)._replace(particles=particles, opt_state=opt_state))
 
     def reaction(key, state: State, a_h, evaluate):
-        del evaluate  # the jumps use V as it is; newborns get their own pass
+        # The jumps use V as it is; newborns get their own pass.
         n = state.potential.shape[0]
         v = state.potential
         weights = jax.nn.softmax(state.log_weights)
@@ -225,7 +218,7 @@ def birth_death(
         duplicate = event & (beta < 0)
 
         if prior == "replace_killed":
-            new = place_newborns(k_prior, k_data, state, kill, weights)
+            new = place_newborns(k_prior, k_data, state, kill, evaluate)
             return new, jnp.sum(kill), jnp.sum(kill)
 
         if control == "pairing":
@@ -236,7 +229,7 @@ def birth_death(
         new = gather_units(state, source)
         born = jnp.sum(duplicate)
         if prior == "fill_deficit":
-            new = place_newborns(k_prior, k_data, new, deficit, weights)
+            new = place_newborns(k_prior, k_data, new, deficit, evaluate)
             born = born + jnp.sum(deficit)
         return new, jnp.sum(kill), born
 

@@ -107,6 +107,7 @@ def heun_scheme(problem: Problem, dt, rate: RateSchedule | None = None, *, trans
             ess=ess,
             lineages=jnp.sum(w > 0).astype(jnp.int32),
             effective_lineages=ess,
+            oracle_passes=jnp.asarray(2, jnp.int32),  # at y* and at y' (first same as last)
         )
         return new, info
 

@@ -74,7 +74,11 @@ def adaptive_reweighting(key, state: State, a_h, evaluate, max_transfer: float, 
     pass); the last allowed sub-step takes whatever remains. This follows the
     self-limiting reaction flow (a unit gaining mass raises its own V) instead of
     handing all the mass to one unit in one step.
+
+    ``evaluate`` may be an :class:`~mfbd.schemes.base.OracleTally`; the sub-steps'
+    passes are then added to it.
     """
+    oracle = getattr(evaluate, "uncounted", evaluate)
     weights = jax.nn.softmax(state.log_weights)
     drift = state.potential - jnp.dot(weights, state.potential)
     whole = _normalised(state.log_weights - a_h * drift)
@@ -89,7 +93,7 @@ def adaptive_reweighting(key, state: State, a_h, evaluate, max_transfer: float, 
         j = jnp.where(jnp.any(ok), jnp.argmax(ok), fractions.shape[0] - 1)
         taken = jnp.where(j == 0, remaining, fractions[j] * remaining)
         log_w = trials[j]
-        v = evaluate(jax.random.fold_in(key, 100 + i), state._replace(log_weights=log_w)).potential
+        v = oracle(jax.random.fold_in(key, 100 + i), state._replace(log_weights=log_w)).potential
         return log_w, v, remaining - taken, i + 1
 
     # A while loop that does not start when the whole step is fine (also under vmap,
@@ -97,7 +101,9 @@ def adaptive_reweighting(key, state: State, a_h, evaluate, max_transfer: float, 
     whole_ok = _moved(whole, weights) <= max_transfer
     remaining = jnp.where(whole_ok, 0.0, 1.0).astype(whole.dtype)
     start = (_normalised(state.log_weights), state.potential, remaining, jnp.zeros((), jnp.int32))
-    cycled = jax.lax.while_loop(lambda c: (c[2] > 0) & (c[3] < max_substeps), sub_step, start)[0]
+    cycled, _, _, substeps = jax.lax.while_loop(lambda c: (c[2] > 0) & (c[3] < max_substeps), sub_step, start)
+    if hasattr(evaluate, "add"):
+        evaluate.add(substeps)  # 0 when the whole step was taken
     return jnp.where(whole_ok, whole, cycled)
 
 

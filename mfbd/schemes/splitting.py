@@ -29,7 +29,11 @@ Options of :func:`build_scheme` (every scheme constructor forwards them):
 ``scheme.order()`` reports the order the step delivers (see :func:`delivered_order`).
 
 For α = 0 every scheme equals gradient flow exactly. ``info.energy`` is E after
-the transport, before the (last) reaction.
+the transport, before the (last) reaction. ``info.oracle_passes`` counts the
+oracle passes the step made (every pass goes through one :class:`OracleTally`):
+Lie 1, Strang 2, plus 1 for ``gradient="fresh"``, 1 for ``integrator="heun"``
+(2 with Strang), 1 per Heun reaction of scheme B, 1 per μ_b birth step of scheme
+A, and the sub-steps of an adaptive reweighting.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from mfbd import _checks
 from mfbd.problems.base import Problem
 from mfbd.schemes.base import (
     Info,
+    OracleTally,
     Scheme,
     State,
     check_particles,
@@ -212,9 +217,11 @@ def build_scheme(
         return State(particles, log_w, ev.potential, ev.grad_potential, ev.energy, zero, opt_state, lineage,
                      jnp.asarray(n, jnp.int32))  # fmt: skip
 
-    def evaluate(key, state: State) -> State:
+    def one_pass(key, state: State) -> State:
         ev = oracle(state.particles, measure(state.log_weights), key)
         return state._replace(potential=ev.potential, grad_potential=ev.grad_potential, energy=ev.energy)
+
+    evaluate = OracleTally(one_pass)
 
     def add(particles, grad, scale):
         return jax.tree_util.tree_map(lambda p, g: p - scale * g, particles, grad)
@@ -268,6 +275,7 @@ def build_scheme(
         return evaluate(k_data, state._replace(particles=particles, opt_state=opt_state))
 
     def step(key, state: State):
+        evaluate.take()  # a fresh tally for this trace
         k_noise, k_data, k_react = jax.random.split(key, 3)
         if splitting == "lie":
             weights = jax.nn.softmax(state.log_weights)
@@ -305,6 +313,7 @@ def build_scheme(
             ess=ess,
             lineages=lineages,
             effective_lineages=effective,
+            oracle_passes=jnp.asarray(evaluate.take(), jnp.int32),
             mass=jnp.ones_like(energy) if conserve_mass else jnp.sum(jnp.exp(new.log_weights)),
         )
         return new, info

@@ -1,0 +1,21 @@
+"""``python -m experiments.evidence {speedup,dt-ladder,rates,meanfield} [--seeds S] [--quick]``."""
+
+import argparse
+
+parser = argparse.ArgumentParser(prog="python -m experiments.evidence")
+parser.add_argument("study", choices=["speedup", "dt-ladder", "rates", "meanfield"])
+parser.add_argument("--seeds", type=int, default=20, help="20 (16 for meanfield)")
+parser.add_argument("--quick", action="store_true", help="a small first look")
+parser.add_argument("--report-only", action="store_true", help="speedup only: tables from the saved curves")
+parser.add_argument("--large", action="store_true", help="meanfield only: n up to 3 200 and t = 30 (a GPU)")
+args = parser.parse_args()
+if args.study == "speedup":
+    from experiments.evidence.speedup import main
+elif args.study == "dt-ladder":
+    from experiments.evidence.dt_ladder import main
+elif args.study == "rates":
+    from experiments.evidence.rates import main
+else:
+    from experiments.evidence.meanfield_check import main
+extra = {"large": True} if args.large else {"report_only": True} if args.report_only else {}
+main(seeds=args.seeds, quick=args.quick, **extra)
