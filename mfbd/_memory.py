@@ -1,13 +1,10 @@
-"""What one machine can hold: a run's sizes checked against its limits before anything is built.
+"""What one machine can hold: a run's sizes checked against its memory before anything is written.
 
-:func:`check` refuses, with one-line :class:`~mfbd._toml.ConfigError` messages,
-
-* a step count beyond the int32 step counter of :class:`mfbd.State` (2³¹ - 1),
-  and seeds beyond the uint32 range of ``jax.random.key``;
-* a data-mode batch that the blocked oracle cannot split (not a multiple of its block);
-* a run whose one chunk would need more memory than the device has
-  (:func:`estimate`, against :func:`available`), unless forced
-  (:func:`forcing`, the command's ``--force``).
+:func:`check` refuses, with one-line :class:`~mfbd.config.ConfigError` messages,
+the sizes of :func:`mfbd.config.limits.check` and a run whose one chunk would need
+more memory than the device has (:func:`estimate`, against :func:`available`),
+unless forced (the command's ``--force``). The runner asks it once, before the
+run directory exists; reading a config never does.
 
 The estimate counts, in bytes of the run's dtype: per seed the batched state
 (particles, ∇V, V, log-weights, lineages, the optimizer's moments) about four
@@ -20,39 +17,23 @@ fit, not to predict a peak.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import inspect
 import os
 import resource
 
-import mfbd
-from mfbd._toml import ConfigError
+from mfbd.config import limits
+from mfbd.config.limits import BLOCK
+from mfbd.config.toml import ConfigError
 
-__all__ = ["STEP_LIMIT", "SEED_LIMIT", "check", "estimate", "available", "forcing"]
+__all__ = ["check", "estimate", "available"]
 
-STEP_LIMIT = 2**31 - 1  # the int32 step counter
-SEED_LIMIT = 2**32 - 1  # jax.random.key takes a uint32 seed
-BLOCK = inspect.signature(mfbd.problems.student_teacher).parameters["block_size"].default
 COPIES = 4  # the state's copies alive during a chunk (input, output, the step's temporaries)
 PAIR = 8  # values the kernel oracle keeps per (row, particle) pair
 COLUMNS = 12  # columns of a metrics record (step, the Info fields, observables)
 
-_forced = contextvars.ContextVar("mfbd_memory_forced", default=False)
-
-
-@contextlib.contextmanager
-def forcing(force: bool = True):
-    """Within the block, :func:`check` does not refuse a run for its memory estimate."""
-    token = _forced.set(force)
-    try:
-        yield
-    finally:
-        _forced.reset(token)
-
 
 def _gib(nbytes: float) -> str:
-    return f"{nbytes / 2**30:,.1f} GiB"
+    """Bytes in GiB, or in MiB below one GiB (so a small size never reads "0.0 GiB")."""
+    return f"{nbytes / 2**30:,.1f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:,.1f} MiB"
 
 
 def estimate(config) -> dict[str, float]:
@@ -111,41 +92,18 @@ def available() -> tuple[float, str]:
     return free, "this machine's RAM"
 
 
-def _check_blocks(problem):
-    """The blocked data-mode oracle splits a batch into blocks of BLOCK samples."""
-    if problem.name == "student_teacher" and problem.mode == "data" and problem.batch_size > BLOCK:
-        if problem.batch_size % BLOCK:
-            lower, upper = problem.batch_size // BLOCK * BLOCK, -(-problem.batch_size // BLOCK) * BLOCK
-            raise ConfigError(
-                f"problem.batch_size ({problem.batch_size}) must be at most {BLOCK} or a multiple of {BLOCK} "
-                f"(the oracle's block); use {lower} or {upper}"
-            )
-
-
-def check(config, force: bool | None = None) -> None:
-    """Refuse sizes beyond the counters, batches the oracle cannot block, and chunks beyond the memory.
+def check(config, force: bool = False) -> None:
+    """Refuse sizes beyond the counters (:func:`mfbd.config.limits.check`) and chunks beyond the memory.
 
     Args:
       config: a :class:`mfbd.config.Config` (its fields checked one by one already).
-      force: skip the memory refusal; None: as set by :func:`forcing`.
+      force: skip the memory refusal (the command's ``--force``).
 
     Raises:
       ConfigError: one line with the limit, or the estimate against the memory available.
     """
-    run = config.run
-    if run.steps > STEP_LIMIT:
-        raise ConfigError(f"run.steps ({run.steps}) exceeds the int32 step counter ({STEP_LIMIT}); lower it")
-    if isinstance(run.seeds, int):  # a count: never listed here (10⁹ seeds is a size, refused below)
-        if run.seeds < 1:
-            raise ConfigError(f"run.seeds must be ≥ 1 (a count) or a list of seeds, got {run.seeds}")
-        if run.seeds - 1 > SEED_LIMIT:
-            raise ConfigError(f"run.seeds ({run.seeds}) exceeds the uint32 range of a key (≤ {SEED_LIMIT + 1} seeds)")
-    elif not run.seeds or len(set(run.seeds)) != len(run.seeds) or min(run.seeds) < 0:
-        raise ConfigError(f"run.seeds must be a non-empty list of distinct seeds ≥ 0, got {list(run.seeds)}")
-    elif max(run.seeds) > SEED_LIMIT:
-        raise ConfigError(f"run.seeds: seed {max(run.seeds)} exceeds the uint32 range of a key (≤ {SEED_LIMIT})")
-    _check_blocks(config.problem)
-    if force if force is not None else _forced.get():
+    limits.check(config)
+    if force:
         return
     parts = estimate(config)
     need = sum(parts.values())

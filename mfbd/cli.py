@@ -209,7 +209,7 @@ def run_config(config, out=None, *, quiet: bool = False, plot: bool = True, repo
 def resume_run(run_dir, *, quiet: bool = False, plot: bool = True, reporter=None, force=False) -> int:
     """``mfbd run --resume RUN_DIR``, reported as :func:`run_config`."""
     from mfbd import runner
-    from mfbd.config import load
+    from mfbd.config import read
     from mfbd.rundir import CONFIG
 
     reporter, bar = _bar(reporter, quiet)
@@ -218,13 +218,12 @@ def resume_run(run_dir, *, quiet: bool = False, plot: bool = True, reporter=None
     finally:
         if bar is not None:
             bar.close()
-    return _finish(status, load(str(status.run_dir / CONFIG)), quiet, plot)
+    return _finish(status, read(str(status.run_dir / CONFIG)), quiet, plot)
 
 
 def _run(args) -> int:
     from mfbd import sweep, sweep_run
-    from mfbd._memory import forcing
-    from mfbd.config import ConfigError, load
+    from mfbd.config import ConfigError, Sweep, read
 
     if args.resume is not None:
         if args.config is not None or args.sets or args.out is not None:
@@ -236,19 +235,17 @@ def _run(args) -> int:
         raise ConfigError(
             "mfbd run needs a CONFIG (a TOML file or a bundled name, see `mfbd list`) or --resume RUN_DIR"
         )
-    if sweep.requested(args.config, args.sets):
+    spec = read(args.config, args.sets, force=args.force)
+    if isinstance(spec, Sweep):
         bar = _bar(None, args.quiet)[0]
-        return sweep_run.main_run(args.config, args.sets, args.out, quiet=args.quiet, force=args.force, reporter=bar)
-    with forcing(args.force):
-        config = load(args.config, args.sets)
-    return run_config(config, args.out, quiet=args.quiet, force=args.force)
+        return sweep_run.main_run(spec, (), args.out, quiet=args.quiet, reporter=bar)
+    return run_config(spec, args.out, quiet=args.quiet, force=args.force)
 
 
 def _plot(args) -> int:
     from pathlib import Path
 
     from mfbd import rundir, sweep
-    from mfbd._memory import forcing
     from mfbd.config import ConfigError, load
     from mfbd.plotting import plot_run
     from mfbd.plotting_sweep import plot_sweep
@@ -261,8 +258,7 @@ def _plot(args) -> int:
         for path in plot_sweep(run_dir):
             print(path)
         return 0
-    with forcing():  # drawing needs no memory of a run: read every file first, so a damaged one draws nothing
-        config = load(str(run_dir / CONFIG))
+    config = load(str(run_dir / CONFIG))  # read every file first, so a damaged one draws nothing
     metrics, _ = rundir.read_metrics(run_dir), rundir.read_status(run_dir)
     for name, _ in config.arms:
         rundir.read_snapshots(run_dir, name)

@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mfbd import _fingerprint, _memory, rundir
-from mfbd.config import Config, ConfigError, GradientFlowArm, load, make_observe, make_problem, make_scheme
+from mfbd.config import Config, ConfigError, GradientFlowArm, make_observe, make_problem, make_scheme, read, validate
 from mfbd.config_sampling import with_energy
 from mfbd.rundir import CHECKPOINT, CONFIG, METADATA, Checkpoint, MetricsWriter, read_metrics, read_snapshots
 from mfbd.simulate import initial_record, run_chunk, seed_keys
@@ -342,8 +342,9 @@ def run(config: Config, out: str | None = None, *, reporter: Reporter | None = N
         nothing is written then.
     """
     _check_devices(config)
-    with _memory.forcing(force):
-        run_dir = rundir.new_run_dir(config, out)  # re-reads the written config first, sizes checked
+    _memory.check(config, force)  # before anything is built or written
+    validate(config)
+    run_dir = rundir.new_run_dir(config, out)  # re-reads the written config first
     metadata = {
         "config": config.name,
         **rundir.versions(),
@@ -370,8 +371,7 @@ def resume(run_dir, *, reporter: Reporter | None = None, force: bool = False) ->
         mfbd version wrote it).
     """
     run_dir = rundir.require(run_dir, (CONFIG, CHECKPOINT, METADATA), f"--resume {run_dir}")
-    with _memory.forcing(force):
-        config = load(str(run_dir / CONFIG))
+    config = read(str(run_dir / CONFIG))
     checkpoint = Checkpoint.load(run_dir)
     metadata = rundir.read_metadata(run_dir)
     done = max((s["step"] for s in checkpoint.status.values()), default=0)
@@ -384,6 +384,8 @@ def resume(run_dir, *, reporter: Reporter | None = None, force: bool = False) ->
             f"or start a new run with `mfbd run {run_dir / CONFIG}`"
         )
     _check_devices(config)
+    _memory.check(config, force)
+    validate(config)
     status = checkpoint.status
 
     def keep(arm, step):

@@ -35,10 +35,7 @@ lives in :mod:`mfbd.sweep_run`.
 
 from __future__ import annotations
 
-import copy
 import csv
-import dataclasses
-import itertools
 import math
 import os
 from pathlib import Path
@@ -46,10 +43,10 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from mfbd import _toml, config, rundir
-from mfbd._checks import choice
-from mfbd._toml import ConfigError
-from mfbd.user_problem import UserProblem
+from mfbd import config, rundir
+from mfbd.config import toml as _toml
+from mfbd.config.sweep import MAX_POINTS, TRACED, Sweep, describe, dumps, program_key
+from mfbd.config.toml import ConfigError
 
 __all__ = [
     "INDEX",
@@ -57,6 +54,7 @@ __all__ = [
     "TRACED",
     "Sweep",
     "copy_bytes",
+    "describe",
     "dumps",
     "group_dir",
     "is_sweep_dir",
@@ -67,66 +65,12 @@ __all__ = [
     "requested",
 ]
 
-MODES = ("product", "zip")
-MAX_POINTS = 10_000
-#: Arm fields vmapped within a group (scalars that change no shape).
-TRACED = ("alpha", "dt", "noise", "quench_last", "resample_below")
 INDEX = "sweep.csv"
 
 
-@dataclasses.dataclass(frozen=True)
-class Sweep:
-    """A validated sweep: the base config, the swept keys and values, and one config per point."""
-
-    base: config.Config
-    keys: tuple[str, ...]
-    values: tuple[tuple, ...]
-    mode: str
-    reference: str
-    points: tuple[tuple, ...]  # per point its value of every key
-    configs: tuple[config.Config, ...]
-
-    def traced(self, arm: str) -> tuple[str, ...]:
-        """The fields of ``arm`` that are swept and vmapped."""
-        return tuple(f for f in TRACED if f"arms.{arm}.{f}" in self.keys)
-
-
-def _flatten(table: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in table.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-def _assign(raw: dict, assignments: dict) -> dict:
-    """A copy of the TOML document ``raw`` with the dotted keys set."""
-    raw = copy.deepcopy(raw)
-    for key, value in assignments.items():
-        *tables, last = key.split(".")
-        table = raw
-        for part in tables:
-            table = table.setdefault(part, {})
-        table[last] = value
-    return raw
-
-
-def _valid_keys(base: config.Config) -> list[str]:
-    keys = [f"run.{f.name}" for f in dataclasses.fields(config.Run)]
-    if isinstance(base.problem, UserProblem):
-        keys += [f"problem.{k}" for k, _ in base.problem.options]
-    else:
-        keys += [f"problem.{f.name}" for f in dataclasses.fields(base.problem) if f.name != "name"]
-    for name, arm in base.arms:
-        keys += [f"arms.{name}.{f.name}" for f in dataclasses.fields(arm) if f.name not in ("scheme", "label")]
-    return keys
-
-
 def requested(source: str, sets=()) -> bool:
-    """True when the config ``source`` has a ``[sweep]`` table or a ``--set sweep.KEY=...`` asks for one."""
-    if any(item.partition("=")[0].strip().startswith("sweep.") for item in sets):
+    """True when the config ``source`` has a ``[sweep]`` table or a ``--set sweep...`` asks for one."""
+    if any(item.partition("=")[0].strip().split(".")[0] == "sweep" for item in sets):
         return True
     try:
         return "sweep" in _toml.read_toml(_toml.find(source, config.bundled()))
@@ -135,95 +79,14 @@ def requested(source: str, sets=()) -> bool:
 
 
 def load(source: str, sets=(), *, force: bool = False) -> Sweep:
-    """Read, override and validate a sweep config (a path or a bundled name).
-
-    Raises:
-      ConfigError: one line: an unknown swept key (the nearest valid one named),
-        an empty list or a value of the wrong type, a swept key also set by
-        ``--set``, zip lists of different lengths, more than :data:`MAX_POINTS`
-        points without ``force``, or anything the config itself gets wrong.
-    """
-    path = _toml.find(source, config.bundled())
-    raw = _toml.apply_overrides(_toml.read_toml(path), sets)
-    try:
-        return _parse(raw, path.stem, sets, force)
-    except ConfigError as e:
-        raise ConfigError(f"{source}: {e}") from None
-
-
-def _parse(raw: dict, name: str, sets, force: bool) -> Sweep:
-    table = dict(_toml.as_table(raw.pop("sweep", {}), "sweep"))
-    mode = table.pop("mode", "product")
-    try:
-        choice("sweep.mode", mode, MODES)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
-    reference = table.pop("reference", None)
-    swept = _flatten(table)
-    if not swept:
-        raise ConfigError('[sweep] has no swept keys; add e.g. "arms.bd.alpha" = [0.1, 1.0]')
-    overridden = {item.partition("=")[0].strip() for item in sets}
-    for key in swept:
-        if key in overridden:
-            raise ConfigError(f"{key} is both swept (sweep.{key}) and set by --set {key}=...; keep one of them")
-    base = config.parse(copy.deepcopy(raw), name)
-    if sets and "description" not in overridden:
-        base = dataclasses.replace(base, description=f"{base.description} [--set {', '.join(sets)}]".lstrip())
-    arms = [a for a, _ in base.arms]
-    reference = arms[0] if reference is None else reference
-    if reference not in arms:
-        raise ConfigError(f"sweep.reference: no arm {reference!r}; choose one of {', '.join(map(repr, arms))}")
-    valid = _valid_keys(base)
-    for key, values in swept.items():
-        if key not in valid:
-            raise ConfigError(f"sweep: unknown key '{key}'; {_toml.nearest(key, valid)}")
-        if not isinstance(values, list):
-            raise ConfigError(
-                f"sweep.{key} must be a list of values, e.g. [{_toml.toml_value(values)}], got {values!r}"
-            )
-        if not values:
-            raise ConfigError(f"sweep.{key} is an empty list; give at least one value")
-        for i, value in enumerate(values):
-            try:
-                config.parse(_assign(raw, {key: value}), name)
-            except ConfigError as e:
-                raise ConfigError(f"sweep.{key}[{i}] = {value!r}: {e}") from None
-    keys, lists = tuple(swept), tuple(tuple(v) for v in swept.values())
-    if mode == "zip" and len({len(v) for v in lists}) > 1:
-        lengths = ", ".join(f"{k}: {len(v)}" for k, v in zip(keys, lists, strict=True))
-        raise ConfigError(f'sweep: mode = "zip" needs lists of the same length, got {lengths}')
-    count = len(lists[0]) if mode == "zip" else math.prod(map(len, lists))
-    if count > MAX_POINTS and not force:
-        raise ConfigError(f"sweep: {count} points is more than {MAX_POINTS}; pass --force to run them anyway")
-    points = tuple(zip(*lists, strict=True)) if mode == "zip" else tuple(itertools.product(*lists))
-    configs = []
-    for i, point in enumerate(points):
-        try:
-            configs.append(config.parse(_assign(raw, dict(zip(keys, point, strict=True))), name))
-        except ConfigError as e:
-            raise ConfigError(f"sweep point {i} ({_describe(keys, point)}): {e}") from None
-    return Sweep(base, keys, lists, mode, reference, points, tuple(configs))
-
-
-def _describe(keys, point) -> str:
-    return ", ".join(f"{k} = {_toml.toml_value(v)}" for k, v in zip(keys, point, strict=True))
-
-
-def dumps(sweep: Sweep) -> str:
-    """The resolved config with its ``[sweep]`` table: it re-runs as is."""
-    lines = [config.dumps(sweep.base), "[sweep]", f"mode = {_toml.toml_value(sweep.mode)}"]
-    lines.append(f"reference = {_toml.toml_value(sweep.reference)}")
-    lines += [f"{_toml.toml_value(k)} = {_toml.toml_value(v)}" for k, v in zip(sweep.keys, sweep.values, strict=True)]
-    return "\n".join(lines) + "\n"
+    """Read, override and validate a sweep config (:func:`mfbd.config.load` of a config with ``[sweep]``)."""
+    spec = config.read(source, sets, force=force)
+    if not isinstance(spec, Sweep):
+        raise ConfigError(f"{source}: no [sweep] table; add one or run it as a plain config")
+    return spec
 
 
 # --- groups and memory --------------------------------------------------------------------------------------------
-
-
-def _program_key(cfg: config.Config) -> config.Config:
-    """``cfg`` with the vmapped arm fields blanked: points with the same key share one program per arm."""
-    arms = tuple((n, dataclasses.replace(a, **{f: None for f in TRACED if hasattr(a, f)})) for n, a in cfg.arms)
-    return dataclasses.replace(cfg, arms=arms)
 
 
 def _largest_intermediate(jaxpr) -> int:
@@ -288,7 +151,7 @@ def plan(sweep: Sweep, memory: int | None = None) -> tuple[list[list[int]], list
     memory = memory_budget() if memory is None else memory
     by_key: dict = {}
     for i, cfg in enumerate(sweep.configs):
-        by_key.setdefault(_program_key(cfg), []).append(i)
+        by_key.setdefault(program_key(cfg), []).append(i)
     groups, notes = [], []
     for members in by_key.values():
         cfg = sweep.configs[members[0]]

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mfbd import rundir, sweep
-from mfbd.config import ConfigError, make_observe, make_problem, make_scheme
+from mfbd.config import ConfigError, make_observe, make_problem, make_scheme, validate
 from mfbd.rundir import CHECKPOINT, CONFIG, METADATA, METRICS, Checkpoint
 from mfbd.runner import RunStatus, _initial_fn, _particles_fn, arm_observe, arm_problem
 from mfbd.simulate import run_chunk, seed_keys
@@ -172,7 +172,7 @@ class _Group:
 
     def _message(self, a: _Arm, v: int, step: int) -> str:
         points = [self.points[i] for i, w in enumerate(a.of_point) if w == v]
-        where = sweep._describe(self.sweep.keys, self.sweep.points[points[0]])
+        where = sweep.describe(self.sweep.keys, self.sweep.points[points[0]])
         return (
             f"arm '{a.name}' stopped at point {points[0]} ({where}): a seed has a non-finite energy or particles "
             f"by step {step}; its records up to there are kept, the other points go on"
@@ -281,6 +281,7 @@ def run(sw: sweep.Sweep, out: str | None = None, *, reporter=None, memory: int |
     ``memory`` is the byte budget of one program (default :func:`mfbd.sweep.memory_budget`);
     the lines saying how groups were split are appended to ``notes`` (a list) if given.
     """
+    validate(sw)
     groups, lines = sweep.plan(sw, memory)
     if notes is not None:
         notes += lines
@@ -353,9 +354,9 @@ def _close(reporter):
         reporter.close()
 
 
-def main_run(source, sets, out=None, *, quiet=False, force=False, reporter=None, memory=None) -> int:
-    """``mfbd run CONFIG`` for a config with a ``[sweep]`` table; ``reporter`` as for :func:`run` (closed after)."""
-    sw = sweep.load(source, sets, force=force)
+def main_run(source, sets=(), out=None, *, quiet=False, force=False, reporter=None, memory=None) -> int:
+    """``mfbd run CONFIG`` for a sweep (a :class:`~mfbd.sweep.Sweep` or a config to load with ``sets``)."""
+    sw = source if isinstance(source, sweep.Sweep) else sweep.load(source, sets, force=force)
     notes: list[str] = []
     try:
         status = run(sw, out, reporter=reporter, memory=memory, notes=notes)

@@ -369,8 +369,10 @@ def test_force_lifts_only_the_memory_refusal(small_file):
     with pytest.raises(ConfigError, match="or pass --force"):
         _memory.check(config.__class__(config.name, "", config.problem, huge, config.arms))
     _memory.check(config.__class__(config.name, "", config.problem, huge, config.arms), force=True)
-    with _memory.forcing(), pytest.raises(ConfigError, match="int32"):
-        _memory.check(config.__class__(config.name, "", config.problem, huge.__class__(steps=2**31, n=4), config.arms))
+    with pytest.raises(ConfigError, match="int32"):
+        _memory.check(
+            config.__class__(config.name, "", config.problem, huge.__class__(steps=2**31, n=4), config.arms), force=True
+        )
 
 
 def _limit_memory():

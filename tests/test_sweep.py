@@ -179,7 +179,7 @@ def test_bad_sweeps_are_one_line_errors_and_nothing_is_written(tmp_path, capsys,
 
 
 def test_the_point_limit_gives_way_to_force(files, monkeypatch):
-    monkeypatch.setattr(sweep, "MAX_POINTS", 3)
+    monkeypatch.setattr(mfbd.config.sweep, "MAX_POINTS", 3)  # the parser moved to mfbd.config.sweep
     with pytest.raises(sweep.ConfigError, match="4 points is more than 3; pass --force"):
         sweep.load(str(files / "sweep.toml"))
     assert len(sweep.load(str(files / "sweep.toml"), force=True).points) == 4

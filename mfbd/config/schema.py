@@ -20,8 +20,10 @@ its parameters; every arm starts from the same particles for a given seed)::
     dt = 0.01
 
 Every value is checked when the file is read, with one-line errors (:class:`ConfigError`)
-naming the nearest valid key or the allowed values (the generic part is :mod:`mfbd._toml`).
+naming the nearest valid key or the allowed values (the generic part is :mod:`mfbd.config.toml`).
 The frozen dataclasses key the caches of :func:`make_problem` and :func:`make_scheme`.
+Reading never asks a device or the memory: whether a run fits is the runner's
+question (:mod:`mfbd.runner.plan`), asked before its run directory exists.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ import jax
 import optax
 
 import mfbd
-from mfbd import _memory, _schedules_config, _toml, user_problem
-from mfbd._toml import ConfigError, apply_overrides, field, read_toml
-from mfbd.config_sampling import Sampling, build_sampling, observe_sampling
+from mfbd.config import limits, user
+from mfbd.config import schedules as _schedules_config
+from mfbd.config import toml as _toml
+from mfbd.config.sampling import Sampling, build_sampling, observe_sampling
+from mfbd.config.toml import ConfigError, apply_overrides, field, read_toml
 from mfbd.problems.gaussian_mixture import STARTS
 from mfbd.problems.student_teacher import INPUTS, MODES, SCALINGS
 from mfbd.schemes.birth_death import CONTROLS, PRIORS, PROBABILITIES, RATES
@@ -54,8 +58,8 @@ __all__ = [
     "BirthDeathArm",
     "ReweightingArm",
     "bundled",
-    "load",
     "parse",
+    "validate",
     "dumps",
     "apply_overrides",
     "read_toml",
@@ -151,7 +155,7 @@ class BirthDeathArm(GradientFlowArm):
 
     ``quench_last`` (config, counted back from the end) is the library's
     ``quench_after = run.steps - quench_last`` (absolute step; None: never). ``alpha``: a number or an
-    optax schedule by name with optax's parameter names (:mod:`mfbd._schedules_config`), e.g.
+    optax schedule by name with optax's parameter names (:mod:`mfbd.config.schedules`), e.g.
     ``alpha = {schedule = "cosine_decay", init_value = 1.0, decay_steps = 3000}``.
     """
 
@@ -215,7 +219,7 @@ def parse(raw: dict, name: str) -> Config:
     Raises:
       ConfigError: a one-line message naming the key and the fix.
     """
-    top = ("name", "description", "problem", "run", "arms", "sweep")  # [sweep]: read by mfbd.sweep
+    top = ("name", "description", "problem", "run", "arms")  # [sweep]: read by mfbd.config.sweep
     for key in raw:
         if key not in top:
             raise ConfigError(f"unknown key '{key}'; {_toml.nearest(key, list(top))}")
@@ -228,7 +232,7 @@ def parse(raw: dict, name: str) -> Config:
     description = _toml.coerce(raw.get("description", ""), str, "description")
 
     problem_table = _toml.as_table(raw["problem"], "problem")
-    problem = user_problem.problem_from_table(problem_table, PROBLEMS)
+    problem = user.problem_from_table(problem_table, PROBLEMS)
     run = _toml.from_table(Run, _toml.as_table(raw["run"], "run"), "run")
     arms_table = _toml.as_table(raw["arms"], "arms")
     if not arms_table:
@@ -248,7 +252,7 @@ def parse(raw: dict, name: str) -> Config:
 
 
 def _check_consistency(config: Config):
-    """Relations between fields, then build the problem and every scheme (cheap: nothing is compiled)."""
+    """Relations between fields and the sizes of :mod:`mfbd.config.limits` (pure: nothing is built)."""
     run = config.run
     if run.steps % run.record_every:
         raise ConfigError(f"run.steps ({run.steps}) must be a multiple of run.record_every ({run.record_every})")
@@ -258,15 +262,25 @@ def _check_consistency(config: Config):
         raise ConfigError(
             f"run.checkpoint_every ({config.checkpoint_every}) must be a multiple of run.chunk ({config.chunk})"
         )
-    _memory.check(config)  # seeds, and sizes beyond the counters or the memory, before anything is built
+    limits.check(config)  # seeds, and sizes beyond the counters
+    for arm_name, arm in config.arms:
+        if arm.lr is not None and arm.optimizer is None:
+            raise ConfigError(f'arms.{arm_name}.lr needs an optimizer: add optimizer = "sgd" or "adam", or remove lr')
+        _schedules_config.check(arm, run.steps, f"arms.{arm_name}")  # quench_last and an alpha schedule
+
+
+def validate(config: Config) -> None:
+    """Build the problem and every arm's scheme (cheap: nothing is compiled); a library refusal as ConfigError.
+
+    Not part of reading: a problem's constants take memory, so the runner calls this after its
+    memory check (:mod:`mfbd.runner.plan`), before the run directory exists.
+    """
+    run = config.run
     try:
         problem = make_problem(config.problem, run.n, run.dtype == "float64")
     except ValueError as e:
         raise ConfigError(f"problem: {e}") from None
     for arm_name, arm in config.arms:
-        if arm.lr is not None and arm.optimizer is None:
-            raise ConfigError(f'arms.{arm_name}.lr needs an optimizer: add optimizer = "sgd" or "adam", or remove lr')
-        _schedules_config.check(arm, run.steps, f"arms.{arm_name}")  # quench_last and an alpha schedule
         try:
             make_scheme(problem, arm, run.steps)
         except ValueError as e:
@@ -278,29 +292,6 @@ def bundled() -> dict[str, Path]:
     folder = importlib.resources.files("mfbd") / "configs"
     files = sorted(p.name for p in folder.iterdir() if p.name.endswith(".toml"))
     return {Path(name).stem: Path(str(folder / name)) for name in files}
-
-
-def load(source: str, sets: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read, override and validate a config given as a path or a bundled name.
-
-    With ``sets``, the description is followed by ``[--set KEY=VALUE, ...]``
-    (unless ``description`` itself is set), so a resolved config.toml does not
-    keep a description of a run it no longer is.
-
-    Raises:
-      ConfigError: a one-line message (file not found, TOML syntax with line
-        number, unknown key with the nearest valid one, bad value, bad --set).
-    """
-    path = _toml.find(source, bundled())
-    raw = apply_overrides(read_toml(path), sets)
-    try:
-        config = parse(raw, path.stem)
-    except ConfigError as e:
-        raise ConfigError(f"{source}: {e}") from None
-    if sets and not any(item.partition("=")[0].strip() == "description" for item in sets):
-        # The file's description no longer describes the run alone: say what was overridden.
-        config = dataclasses.replace(config, description=f"{config.description} [--set {', '.join(sets)}]".lstrip())
-    return config
 
 
 def shrink(config: Config, *, steps: int = 40, n: int = 16, seeds: int = 2) -> Config:
@@ -337,7 +328,7 @@ def dumps(config: Config) -> str:
     """The fully resolved config as TOML: every field written, so it re-runs as is."""
     lines = [f"name = {_toml.toml_value(config.name)}", f"description = {_toml.toml_value(config.description)}", ""]
     resolved = dataclasses.replace(config.run, checkpoint_every=config.checkpoint_every, chunk=config.chunk)
-    lines += user_problem.toml_lines(config.problem) + _toml.toml_table("run", resolved)
+    lines += user.toml_lines(config.problem) + _toml.toml_table("run", resolved)
     for arm_name, arm in config.arms:
         lines += _toml.toml_table(f"arms.{arm_name}", arm)
     return "\n".join(lines)
@@ -362,8 +353,8 @@ def make_problem(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool)
     The cache key is the frozen problem config, the width ``n`` (the standard
     scaling's) and the precision its constants (a teacher, say) are built in.
     """
-    if isinstance(problem, user_problem.UserProblem):
-        return user_problem.build(problem, n, x64)
+    if isinstance(problem, user.UserProblem):
+        return user.build(problem, n, x64)
     options = _options(problem)
     with jax.enable_x64(x64):
         if isinstance(problem, GaussianMixture1D):
@@ -390,7 +381,7 @@ def make_scheme(problem: mfbd.problems.Problem, arm: Arm, steps: int) -> mfbd.Sc
 @functools.lru_cache(maxsize=32)
 def make_observe(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool):
     """Observables recorded with each metrics row, as ``state -> dict`` (or None): in data mode
-    ``population_energy`` (E(μ) in closed form, kernel mode), in sampling mode :mod:`mfbd.config_sampling`'s."""
+    ``population_energy`` (E(μ) in closed form, kernel mode), in sampling mode :mod:`mfbd.config.sampling`'s."""
     if isinstance(problem, Sampling):
         return observe_sampling(make_problem(problem, n, x64).extras["target"], x64)
     if not isinstance(problem, StudentTeacher) or problem.mode != "data":
