@@ -1,4 +1,5 @@
-"""Sweeps (mfbd.sweep, mfbd.sweep_run): a small sweep end to end through the CLI (run, resume after a
+"""Sweeps (mfbd.config.sweep, the one loop of mfbd.runner): a small sweep end to end through the CLI (run,
+resume after a
 simulated kill mid-sweep, plot), the vmapped points against sequential runs, the memory split, the
 one-line errors, and the scheme contract with traced hyperparameters."""
 
@@ -11,10 +12,10 @@ import numpy as np
 import pytest
 
 import mfbd
-from mfbd import runner, sweep, sweep_run
-from mfbd.cli import main
-from mfbd.config import load
-from mfbd.rundir import read_metrics
+from mfbd import runner, sweep
+from mfbd.cli import main, run_config
+from mfbd.config import load, read
+from mfbd.runner.rundir import read_metrics
 
 BASE = """\
 name = "tiny_sweep"
@@ -115,7 +116,7 @@ def test_a_sweep_killed_mid_way_resumes_bit_identical(swept, files, tmp_path, ca
             raise Killed
 
     with pytest.raises(Killed):
-        sweep_run.main_run(str(files / "sweep.toml"), [], str(out), quiet=True, reporter=reporter)
+        run_config(read(str(files / "sweep.toml")), str(out), quiet=True, reporter=reporter)
     assert calls[-1] == "group-001/gd"
     assert main(["run", "--resume", str(out), "--quiet"]) == 0
     for group in ("group-000", "group-001"):

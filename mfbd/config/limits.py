@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import inspect
 
-import mfbd
 from mfbd.config.toml import ConfigError
+from mfbd.problems.student_teacher import student_teacher
 
 __all__ = ["STEP_LIMIT", "SEED_LIMIT", "BLOCK", "check"]
 
 STEP_LIMIT = 2**31 - 1  # the int32 step counter of mfbd.State
 SEED_LIMIT = 2**32 - 1  # jax.random.key takes a uint32 seed
-BLOCK = inspect.signature(mfbd.problems.student_teacher).parameters["block_size"].default
+BLOCK = inspect.signature(student_teacher).parameters["block_size"].default
 
 
 def _check_blocks(problem):

@@ -32,20 +32,25 @@ import dataclasses
 import functools
 import importlib.resources
 import inspect
+import tomllib
 from pathlib import Path
 
 import jax
 import optax
 
-import mfbd
 from mfbd.config import limits, user
 from mfbd.config import schedules as _schedules_config
 from mfbd.config import toml as _toml
 from mfbd.config.sampling import Sampling, build_sampling, observe_sampling
 from mfbd.config.toml import ConfigError, apply_overrides, field, read_toml
-from mfbd.problems.gaussian_mixture import STARTS
-from mfbd.problems.student_teacher import INPUTS, MODES, SCALINGS
-from mfbd.schemes.birth_death import CONTROLS, PRIORS, PROBABILITIES, RATES
+from mfbd.problems.base import Problem
+from mfbd.problems.gaussian_mixture import STARTS, gaussian_mixture_1d
+from mfbd.problems.student_teacher import INPUTS, MODES, SCALINGS, student_teacher
+from mfbd.schemes.base import Scheme
+from mfbd.schemes.birth_death import CONTROLS, PRIORS, PROBABILITIES, RATES, birth_death
+from mfbd.schemes.gradient_flow import gradient_flow
+from mfbd.schemes.reweighting import reweighting
+from mfbd.schemes.splitting import GRADIENTS, INTEGRATORS, SPLITTINGS
 from mfbd.simulate import state_energy
 
 __all__ = [
@@ -80,10 +85,10 @@ def _default(fn, name):
 
 @dataclasses.dataclass(frozen=True)
 class GaussianMixture1D:
-    """Experiment 1 (paper-notes §5): :func:`mfbd.problems.gaussian_mixture_1d`."""
+    """Experiment 1 (paper-notes §5): :func:`gaussian_mixture_1d`."""
 
     name: str = "gaussian_mixture_1d"
-    start: str = field(_default(mfbd.problems.gaussian_mixture_1d, "start"), choices=tuple(STARTS))
+    start: str = field(_default(gaussian_mixture_1d, "start"), choices=tuple(STARTS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,13 +99,13 @@ class StudentTeacher:
     """
 
     name: str = "student_teacher"
-    dim: int = field(_default(mfbd.problems.student_teacher, "dim"), check="positive")
-    teacher_width: int = field(_default(mfbd.problems.student_teacher, "teacher_width"), check="positive")
-    inputs: str = field(_default(mfbd.problems.student_teacher, "inputs"), choices=INPUTS)
-    mode: str = field(_default(mfbd.problems.student_teacher, "mode"), choices=MODES)
-    batch_size: int = field(_default(mfbd.problems.student_teacher, "batch_size"), check="positive")
-    scaling: str = field(_default(mfbd.problems.student_teacher, "scaling"), choices=SCALINGS)
-    prior_std: float | None = field(_default(mfbd.problems.student_teacher, "prior_std"), check="positive")
+    dim: int = field(_default(student_teacher, "dim"), check="positive")
+    teacher_width: int = field(_default(student_teacher, "teacher_width"), check="positive")
+    inputs: str = field(_default(student_teacher, "inputs"), choices=INPUTS)
+    mode: str = field(_default(student_teacher, "mode"), choices=MODES)
+    batch_size: int = field(_default(student_teacher, "batch_size"), check="positive")
+    scaling: str = field(_default(student_teacher, "scaling"), choices=SCALINGS)
+    prior_std: float | None = field(_default(student_teacher, "prior_std"), check="positive")
     teacher_seed: int = field(0, check="nonnegative")
 
 
@@ -141,12 +146,12 @@ class GradientFlowArm:
     scheme: str = "gradient_flow"
     label: str | None = None
     dt: float = field(check="positive")
-    noise: float = field(_default(mfbd.gradient_flow, "noise"), check="nonnegative")
+    noise: float = field(_default(gradient_flow, "noise"), check="nonnegative")
     optimizer: str | None = field(None, choices=tuple(OPTIMIZERS))
     lr: float | None = field(None, check="positive")
-    gradient: str = field("carried", choices=mfbd.schemes.GRADIENTS)
-    splitting: str = field("lie", choices=mfbd.schemes.SPLITTINGS)
-    integrator: str = field("euler", choices=mfbd.schemes.INTEGRATORS)
+    gradient: str = field("carried", choices=GRADIENTS)
+    splitting: str = field("lie", choices=SPLITTINGS)
+    integrator: str = field("euler", choices=INTEGRATORS)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -161,12 +166,12 @@ class BirthDeathArm(GradientFlowArm):
 
     scheme: str = "birth_death"
     alpha: float | _schedules_config.AlphaSchedule = field(check="nonnegative")
-    rates: str = field(_default(mfbd.birth_death, "rates"), choices=RATES)
-    probability: str = field(_default(mfbd.birth_death, "probability"), choices=PROBABILITIES)
-    control: str = field(_default(mfbd.birth_death, "control"), choices=CONTROLS)
+    rates: str = field(_default(birth_death, "rates"), choices=RATES)
+    probability: str = field(_default(birth_death, "probability"), choices=PROBABILITIES)
+    control: str = field(_default(birth_death, "control"), choices=CONTROLS)
     prior: str | None = field(None, choices=tuple(p for p in PRIORS if p is not None))
     quench_last: int | None = field(None, check="nonnegative")
-    transport: bool = field(_default(mfbd.birth_death, "transport"))
+    transport: bool = field(_default(birth_death, "transport"))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -177,7 +182,7 @@ class ReweightingArm(GradientFlowArm):
     alpha: float | _schedules_config.AlphaSchedule = field(check="nonnegative")
     resample_below: float | None = field(None, check="unit_interval")
     max_transfer: float | None = field(None, check="unit_interval")  # the most mass one weight step moves
-    transport: bool = field(_default(mfbd.reweighting, "transport"))
+    transport: bool = field(_default(reweighting, "transport"))
 
 
 SCHEMES = {"gradient_flow": GradientFlowArm, "birth_death": BirthDeathArm, "reweighting": ReweightingArm}
@@ -204,6 +209,13 @@ class Config:
 
     def label(self, arm_name: str) -> str:
         return dict(self.arms)[arm_name].label or arm_name
+
+    def dumps(self) -> str:  # the run directory writes and re-reads a config of either kind by these
+        return dumps(self)
+
+    @classmethod
+    def loads(cls, text: str, name: str) -> Config:
+        return parse(tomllib.loads(text), name)
 
 
 # --- reading ------------------------------------------------------------------------------------------------------
@@ -270,11 +282,8 @@ def _check_consistency(config: Config):
 
 
 def validate(config: Config) -> None:
-    """Build the problem and every arm's scheme (cheap: nothing is compiled); a library refusal as ConfigError.
-
-    Not part of reading: a problem's constants take memory, so the runner calls this after its
-    memory check (:mod:`mfbd.runner.plan`), before the run directory exists.
-    """
+    """Build the problem and every arm's scheme (nothing is compiled); a library refusal as ConfigError. Not
+    part of reading: a problem's constants take memory, so the runner calls this after its memory check."""
     run = config.run
     try:
         problem = make_problem(config.problem, run.n, run.dtype == "float64")
@@ -347,7 +356,7 @@ def _options(section) -> dict:
 
 
 @functools.lru_cache(maxsize=32)
-def make_problem(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool) -> mfbd.problems.Problem:
+def make_problem(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool) -> Problem:
     """The :class:`mfbd.problems.Problem` of a config, built in float64 if ``x64`` (else float32); cached.
 
     The cache key is the frozen problem config, the width ``n`` (the standard
@@ -358,24 +367,24 @@ def make_problem(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool)
     options = _options(problem)
     with jax.enable_x64(x64):
         if isinstance(problem, GaussianMixture1D):
-            return mfbd.problems.gaussian_mixture_1d(**options)
+            return gaussian_mixture_1d(**options)
         if isinstance(problem, Sampling):
             return build_sampling(problem, x64)
-        return mfbd.problems.student_teacher(jax.random.key(problem.teacher_seed), **options, width=n)
+        return student_teacher(jax.random.key(problem.teacher_seed), **options, width=n)
 
 
 @functools.lru_cache(maxsize=64)
-def make_scheme(problem: mfbd.problems.Problem, arm: Arm, steps: int) -> mfbd.Scheme:
+def make_scheme(problem: Problem, arm: Arm, steps: int) -> Scheme:
     """The :class:`mfbd.Scheme` of an arm (cached, so its compiled chunks are reused)."""
     optimizer = None if arm.optimizer is None else OPTIMIZERS[arm.optimizer](arm.lr or arm.dt)
     common = dict(noise=arm.noise, optimizer=optimizer)
     options = _options(arm)
     if isinstance(arm, BirthDeathArm):
         quench_after = None if arm.quench_last is None else steps - arm.quench_last
-        return mfbd.birth_death(problem, arm.dt, arm.alpha, quench_after=quench_after, **options, **common)
+        return birth_death(problem, arm.dt, arm.alpha, quench_after=quench_after, **options, **common)
     if isinstance(arm, ReweightingArm):
-        return mfbd.reweighting(problem, arm.dt, arm.alpha, **options, **common)
-    return mfbd.gradient_flow(problem, arm.dt, **options, **common)
+        return reweighting(problem, arm.dt, arm.alpha, **options, **common)
+    return gradient_flow(problem, arm.dt, **options, **common)
 
 
 @functools.lru_cache(maxsize=32)

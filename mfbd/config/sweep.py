@@ -1,4 +1,6 @@
-"""Sweeps: a ``[sweep]`` table of dotted config keys mapped to lists of values.
+"""Configs of either kind (a :class:`~mfbd.config.Config`, or a :class:`Sweep`): :func:`read`, :func:`load`,
+:func:`parse`, :func:`dumps`, :func:`validate` and :func:`shrink` for both; and sweeps, a ``[sweep]``
+table of dotted config keys mapped to lists of values.
 
 ::
 
@@ -26,13 +28,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import tomllib
 
 from mfbd.config import schema
 from mfbd.config import toml as _toml
 from mfbd.config.toml import ConfigError
 from mfbd.config.user import UserProblem
 
-__all__ = ["MAX_POINTS", "MODES", "TRACED", "Sweep", "describe", "dumps", "parse", "program_key", "value_of"]
+__all__ = ["MAX_POINTS", "MODES", "TRACED", "Sweep", "describe", "dumps", "parse", "parse_sweep", "program_key"]
+__all__ += ["value_of", "read", "load", "validate", "shrink"]
 
 MODES = ("product", "zip")
 MAX_POINTS = 10_000
@@ -60,6 +64,15 @@ class Sweep:
     def description(self) -> str:
         return self.base.description
 
+    def dumps(self) -> str:
+        """:func:`dumps` of this sweep."""
+        return dumps(self)
+
+    @classmethod
+    def loads(cls, text: str, name: str) -> Sweep:
+        """The sweep of a TOML text (any number of points)."""
+        return parse_sweep(tomllib.loads(text), name, force=True)
+
     def traced(self, arm: str) -> tuple[str, ...]:
         """The fields of ``arm`` that are swept and vmapped."""
         return tuple(f for f in TRACED if f"arms.{arm}.{f}" in self.keys)
@@ -86,7 +99,22 @@ def value_of(config: schema.Config, key: str):
     return dict(owner.options)[rest] if isinstance(owner, UserProblem) else getattr(owner, rest)
 
 
-def parse(raw: dict, name: str, sets=(), force: bool = False) -> Sweep:
+def parse(raw: dict, name: str, *, sets=(), force: bool = False) -> schema.Config | Sweep:
+    """A :class:`~mfbd.config.Config`, or a :class:`Sweep` when ``raw`` has a ``[sweep]`` table."""
+    return parse_sweep(raw, name, sets, force) if "sweep" in raw else schema.parse(raw, name)
+
+
+def dumps(spec: schema.Config | Sweep) -> str:
+    """The fully resolved config (with its ``[sweep]`` table for a sweep) as TOML: it re-runs as is."""
+    if not isinstance(spec, Sweep):
+        return schema.dumps(spec)
+    lines = [schema.dumps(spec.base), "[sweep]", f"mode = {_toml.toml_value(spec.mode)}"]
+    lines.append(f"reference = {_toml.toml_value(spec.reference)}")
+    lines += [f"{_toml.toml_value(k)} = {_toml.toml_value(v)}" for k, v in zip(spec.keys, spec.values, strict=True)]
+    return "\n".join(lines) + "\n"
+
+
+def parse_sweep(raw: dict, name: str, sets=(), force: bool = False) -> Sweep:
     """A :class:`Sweep` from a TOML document with a ``[sweep]`` table (``sets``: the --set items applied).
 
     Raises:
@@ -158,15 +186,67 @@ def describe(keys, point) -> str:
     return ", ".join(f"{k} = {_toml.toml_value(v)}" for k, v in zip(keys, point, strict=True))
 
 
-def dumps(sweep: Sweep) -> str:
-    """The resolved config with its ``[sweep]`` table: it re-runs as is."""
-    lines = [schema.dumps(sweep.base), "[sweep]", f"mode = {_toml.toml_value(sweep.mode)}"]
-    lines.append(f"reference = {_toml.toml_value(sweep.reference)}")
-    lines += [f"{_toml.toml_value(k)} = {_toml.toml_value(v)}" for k, v in zip(sweep.keys, sweep.values, strict=True)]
-    return "\n".join(lines) + "\n"
-
-
 def program_key(cfg: schema.Config) -> schema.Config:
     """``cfg`` with the vmapped arm fields blanked: points with the same key share one program per arm."""
     arms = tuple((n, dataclasses.replace(a, **{f: None for f in TRACED if hasattr(a, f)})) for n, a in cfg.arms)
     return dataclasses.replace(cfg, arms=arms)
+
+
+# --- reading a config of either kind (mfbd.config re-exports these) ---
+
+
+def load(source: str, sets: list[str] | tuple[str, ...] = (), *, force: bool = False) -> schema.Config | Sweep:
+    """:func:`read` a config, then :func:`validate` it (build its problem and schemes); errors as :func:`read`."""
+    spec = read(source, sets, force=force)
+    try:
+        validate(spec)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
+    return spec
+
+
+def read(source: str, sets: list[str] | tuple[str, ...] = (), *, force: bool = False) -> schema.Config | Sweep:
+    """Read, override and check a config given as a path or a bundled name (pure: nothing is built).
+
+    A document with a ``[sweep]`` table (in the file or from ``--set sweep...``) gives a
+    :class:`Sweep` (``force``: allow more than :data:`~mfbd.config.sweep.MAX_POINTS` points).
+    With ``sets``, the description is followed by ``[--set KEY=VALUE, ...]`` (unless
+    ``description`` itself is set), so a resolved config.toml does not keep a
+    description of a run it no longer is.
+
+    Raises:
+      ConfigError: a one-line message (file not found, TOML syntax with line
+        number, unknown key with the nearest valid one, bad value, bad --set).
+    """
+    path = _toml.find(source, schema.bundled())
+    raw = _toml.apply_overrides(_toml.read_toml(path), sets)
+    try:
+        spec = parse(raw, path.stem, sets=sets, force=force)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
+    if sets and not any(item.partition("=")[0].strip() == "description" for item in sets):
+        # The file's description no longer describes the run alone: say what was overridden.
+        base = spec.base if isinstance(spec, Sweep) else spec
+        base = dataclasses.replace(base, description=f"{base.description} [--set {', '.join(sets)}]".lstrip())
+        spec = dataclasses.replace(spec, base=base) if isinstance(spec, Sweep) else base
+    return spec
+
+
+def shrink(spec: schema.Config | Sweep, **sizes) -> schema.Config | Sweep:
+    """A smoke version (:func:`mfbd.config.schema.shrink`) of a config, or of a sweep's base and every point."""
+    if isinstance(spec, Sweep):
+        configs = tuple(schema.shrink(c, **sizes) for c in spec.configs)
+        return dataclasses.replace(spec, base=schema.shrink(spec.base, **sizes), configs=configs)
+    return schema.shrink(spec, **sizes)
+
+
+def validate(spec: schema.Config | Sweep) -> None:
+    """Build the problem and schemes of a config, or of every point of a sweep (:func:`mfbd.config.schema.validate`)."""
+    if isinstance(spec, Sweep):
+        for i, config in enumerate(spec.configs):
+            try:
+                schema.validate(config)
+            except ConfigError as e:
+                raise ConfigError(f"sweep point {i} ({describe(spec.keys, spec.points[i])}): {e}") from None
+    else:
+        schema.validate(spec)
