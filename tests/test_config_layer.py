@@ -88,7 +88,8 @@ def test_reading_builds_nothing_and_asks_no_device(tmp_path, monkeypatch):
 def test_a_ragged_covariance_is_named(tmp_path):
     text = 'name = "g"\n[problem]\nname = "sampling"\ntarget = "gaussian"\ncovariance = [[1.0, 0.0], [0.0]]\n'
     text += '[run]\nsteps = 40\nn = 16\n[arms.gd]\nscheme = "gradient_flow"\ndt = 0.01\nnoise = 1.0\n'
-    with pytest.raises(ConfigError, match=r"problem\.covariance must be a square matrix"):
+    message = r"problem\.covariance must be a matrix \(rows of equal length\), got rows of 2, 1"
+    with pytest.raises(ConfigError, match=message):
         read(_file(tmp_path, text))
 
 

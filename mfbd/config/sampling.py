@@ -101,12 +101,9 @@ class Sampling:
     def __post_init__(self):
         for key in ("covariance", "init_covariance"):
             rows = getattr(self, key)
-            if rows is not None and any(len(row) != len(rows) for row in rows):
+            if rows is not None and len({len(row) for row in rows}) > 1:  # ragged rows: no matrix at all
                 lengths = ", ".join(str(len(row)) for row in rows)
-                raise ConfigError(
-                    f"problem.{key} must be a square matrix ({len(rows)} rows of {len(rows)} numbers), "
-                    f"got rows of lengths {lengths}"
-                )
+                raise ConfigError(f"problem.{key} must be a matrix (rows of equal length), got rows of {lengths}")
         if isinstance(self.bandwidth, str) and self.bandwidth != "median":
             raise ConfigError(f'problem.bandwidth must be a number > 0 or "median", got {self.bandwidth!r}')
         own = TARGET_PARAMETERS.get(self.target, ())

@@ -50,7 +50,10 @@ def _unit_scalars(config: Config) -> int:
     problem = config.problem
     if getattr(problem, "name", None) == "student_teacher":
         return problem.dim + 1
-    built = make_problem(problem, config.run.n, config.run.dtype == "float64")
+    try:
+        built = make_problem(problem, config.run.n, config.run.dtype == "float64")
+    except ValueError as e:  # as mfbd.config.validate words it
+        raise ConfigError(f"problem: {e}") from None
     one = jax.eval_shape(lambda k: built.init_particles(k, 1), jax.random.key(0))
     return max(1, sum(leaf.size for leaf in jax.tree_util.tree_leaves(one)))
 
