@@ -1,1 +1,1 @@
-"""Examples of a researcher's own problem run by ``mfbd run`` (see :mod:`mfbd.user_problem`)."""
+"""Examples of a researcher's own problem run by ``mfbd run`` (see :mod:`mfbd.config.user`)."""

@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import math
+import os
 import sys
 import time
 
-__all__ = ["main", "run_config", "resume_run", "ProgressBar", "version"]
+__all__ = ["main", "entry", "run_config", "resume_run", "ProgressBar", "version"]
 
 EXAMPLES = """\
 examples:
@@ -28,6 +29,7 @@ examples:
   mfbd run my_experiment.toml --quiet
   mfbd run exp2_meanfield_sweep               a config with a [sweep] table: one program per shape
   mfbd run exp1_good --set 'sweep.arms.bd.alpha=[1,5,10]' --out runs/alpha
+  mfbd run exp2_meanfield_sweep --out runs/s --part 2/4   the 2nd of 4 shares of a sweep's groups
   mfbd run --resume runs/try                  continue an interrupted run
   mfbd plot runs/try                          redraw the figures
 """
@@ -92,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     run.add_argument(
+        "--part",
+        metavar="I/K",
+        help="run the I-th of K disjoint shares of a [sweep]'s groups into the same --out (one per scheduler task)",
+    )
+    run.add_argument(
         "--force", action="store_true", help="run a [sweep] of more than 10 000 points, or beyond the memory estimate"
     )
 
@@ -146,7 +153,7 @@ class ProgressBar:
 
 def _summary(status, config):
     """The closing table: final energy per arm (mean ± sd over seeds), wall time, the run directory."""
-    from mfbd import rundir
+    from mfbd.runner import rundir
 
     metrics = rundir.read_metrics(status.run_dir)
     arms = rundir.read_status(status.run_dir)
@@ -161,8 +168,27 @@ def _summary(status, config):
         print(f"{name:<14}{result:<40}{entry['wall_s']:>8.1f}")
 
 
-def _finish(status, config, quiet: bool, plot: bool) -> int:
-    """Report a session of the runner: failures, Ctrl-C, the figures and the summary; the exit code."""
+def _draw(run_dir) -> list:
+    """The figures of a run directory of either layout (a sweep: its table and figure, and a line on stderr
+    naming the groups not finished yet: parts still running or stopped)."""
+    from mfbd.plotting import plot
+    from mfbd.runner import rundir
+
+    if rundir.layout(run_dir) == "sweep" and (missing := rundir.unfinished(run_dir)):
+        print(
+            f"mfbd: {len(missing)} group(s) not finished yet: {', '.join(missing)}; the figures show the others "
+            f"(run the missing --part, or `mfbd run --resume {run_dir}`)",
+            file=sys.stderr,
+        )
+    return plot(run_dir)
+
+
+def _finish(status, spec, quiet: bool, plot: bool, notes=()) -> int:
+    """Report a session of the runner: notes, failures, Ctrl-C, the figures and the summary; the exit code."""
+    from mfbd.config import Config
+
+    for line in notes:
+        print(line, file=sys.stderr)
     for message in status.failures:
         print(f"mfbd: {message}", file=sys.stderr)
     if status.interrupted:
@@ -171,13 +197,10 @@ def _finish(status, config, quiet: bool, plot: bool) -> int:
             file=sys.stderr,
         )
         return status.code
-    figures = []
-    if plot:
-        from mfbd.plotting import plot_run
-
-        figures = plot_run(status.run_dir)
+    figures = _draw(status.run_dir) if plot else []
     if not quiet:
-        _summary(status, config)
+        if isinstance(spec, Config):
+            _summary(status, spec)
         drawn = f"  (figures: {', '.join(p.name for p in figures)})" if figures else ""
         print(f"run directory: {status.run_dir}{drawn}")
     return status.code
@@ -185,90 +208,87 @@ def _finish(status, config, quiet: bool, plot: bool) -> int:
 
 def _bar(reporter, quiet):
     if reporter is not None:
-        return reporter, None
-    bar = ProgressBar() if (not quiet and sys.stderr.isatty()) else None
-    return bar, bar
+        return reporter
+    return ProgressBar() if (not quiet and sys.stderr.isatty()) else None
 
 
-def run_config(config, out=None, *, quiet: bool = False, plot: bool = True, reporter=None, force=False) -> int:
-    """``mfbd run CONFIG``: the runner, a progress bar on a terminal, the figures and the summary.
-
-    Returns the exit code: 0, 1 if an arm stopped on a non-finite value, 130 if interrupted.
-    """
+def run_config(spec, out=None, *, quiet: bool = False, plot: bool = True, reporter=None, force=False, part=None) -> int:
+    """``mfbd run CONFIG`` of a config or a sweep: the runner, a progress bar on a terminal, the figures
+    and the summary. Returns the exit code: 0, 1 if an arm stopped on a non-finite value, 130 if interrupted."""
     from mfbd import runner
+    from mfbd.config import Sweep
 
-    reporter, bar = _bar(reporter, quiet)
+    bar = _bar(reporter, quiet)
     try:
-        status = runner.run(config, out, reporter=reporter, force=force)
+        status = runner.run(spec, out, reporter=bar, force=force, part=part)
     finally:
-        if bar is not None:
+        if isinstance(bar, ProgressBar):
             bar.close()
-    return _finish(status, config, quiet, plot)
+    notes = runner.rundir.read_metadata(status.run_dir).get("plan", []) if isinstance(spec, Sweep) else []
+    return _finish(status, spec, quiet, plot, notes)
 
 
-def resume_run(run_dir, *, quiet: bool = False, plot: bool = True, reporter=None, force=False) -> int:
-    """``mfbd run --resume RUN_DIR``, reported as :func:`run_config`."""
+def resume_run(run_dir, *, quiet: bool = False, plot: bool = True, reporter=None, force=False, part=None) -> int:
+    """``mfbd run --resume RUN_DIR`` of a run or a sweep, reported as :func:`run_config`."""
     from mfbd import runner
-    from mfbd.config import load
-    from mfbd.rundir import CONFIG
+    from mfbd.config import read
+    from mfbd.runner.rundir import CONFIG
 
-    reporter, bar = _bar(reporter, quiet)
+    bar = _bar(reporter, quiet)
     try:
-        status = runner.resume(run_dir, reporter=reporter, force=force)
+        status = runner.resume(run_dir, reporter=bar, force=force, part=part)
     finally:
-        if bar is not None:
+        if isinstance(bar, ProgressBar):
             bar.close()
-    return _finish(status, load(str(status.run_dir / CONFIG)), quiet, plot)
+    return _finish(status, read(str(status.run_dir / CONFIG), force=True), quiet, plot)
 
 
 def _run(args) -> int:
-    from mfbd import sweep, sweep_run
-    from mfbd._memory import forcing
-    from mfbd.config import ConfigError, load
+    from mfbd.config import ConfigError, read
 
     if args.resume is not None:
         if args.config is not None or args.sets or args.out is not None:
             raise ConfigError("--resume takes no CONFIG, --set or --out: a run continues with its own config.toml")
-        if sweep.is_sweep_dir(args.resume):
-            return sweep_run.main_resume(args.resume, quiet=args.quiet, reporter=_bar(None, args.quiet)[0])
-        return resume_run(args.resume, quiet=args.quiet, force=args.force)
+        return resume_run(args.resume, quiet=args.quiet, force=args.force, part=_part(args.part))
     if args.config is None:
         raise ConfigError(
             "mfbd run needs a CONFIG (a TOML file or a bundled name, see `mfbd list`) or --resume RUN_DIR"
         )
-    if sweep.requested(args.config, args.sets):
-        bar = _bar(None, args.quiet)[0]
-        return sweep_run.main_run(args.config, args.sets, args.out, quiet=args.quiet, force=args.force, reporter=bar)
-    with forcing(args.force):
-        config = load(args.config, args.sets)
-    return run_config(config, args.out, quiet=args.quiet, force=args.force)
+    part = _part(args.part)
+    spec = read(args.config, args.sets, force=args.force)
+    return run_config(spec, args.out, quiet=args.quiet, force=args.force, part=part)
+
+
+def _part(text: str | None) -> tuple[int, int] | None:
+    """``--part I/K`` as ``(I, K)`` with 1 ≤ I ≤ K."""
+    import re
+
+    from mfbd.config import ConfigError
+
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise ConfigError(f"--part {text!r}: write I/K with 1 ≤ I ≤ K, e.g. --part 2/3 (the 2nd of 3 shares)")
+    return int(match[1]), int(match[2])
 
 
 def _plot(args) -> int:
     from pathlib import Path
 
-    from mfbd import rundir, sweep
-    from mfbd._memory import forcing
     from mfbd.config import ConfigError, load
-    from mfbd.plotting import plot_run
-    from mfbd.plotting_sweep import plot_sweep
-    from mfbd.rundir import CONFIG, METRICS
+    from mfbd.runner import rundir
+    from mfbd.runner.rundir import CONFIG, METRICS
 
     run_dir = Path(args.run_dir)
-    if not sweep.is_sweep_dir(run_dir) and (not (run_dir / CONFIG).is_file() or not (run_dir / METRICS).is_file()):
-        raise ConfigError(f"{run_dir} is not an mfbd run directory (needs {CONFIG} and {METRICS})")
-    if sweep.is_sweep_dir(run_dir):
-        for path in plot_sweep(run_dir):
-            print(path)
-        return 0
-    with forcing():  # drawing needs no memory of a run: read every file first, so a damaged one draws nothing
+    if rundir.layout(run_dir) == "run":  # read every file first, so a damaged one draws nothing
         config = load(str(run_dir / CONFIG))
-    metrics, _ = rundir.read_metrics(run_dir), rundir.read_status(run_dir)
-    for name, _ in config.arms:
-        rundir.read_snapshots(run_dir, name)
-    if not metrics:
-        raise ConfigError(f"{run_dir / METRICS} has no rows: nothing to plot (did the run start?)")
-    for path in plot_run(run_dir):
+        metrics, _ = rundir.read_metrics(run_dir), rundir.read_status(run_dir)
+        for name, _ in config.arms:
+            rundir.read_snapshots(run_dir, name)
+        if not metrics:
+            raise ConfigError(f"{run_dir / METRICS} has no rows: nothing to plot (did the run start?)")
+    for path in _draw(run_dir):
         print(path)
     return 0
 
@@ -298,5 +318,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def entry() -> None:
+    """The ``mfbd`` script and ``python -m mfbd``: :func:`main`, then exit with its code.
+
+    After Ctrl-C (code 130, the checkpoint already written and closed) the process ends at once: an XLA
+    compilation interrupted mid-way may still hold a thread, and the interpreter's teardown could then
+    crash (exit 139) instead of exiting 130.
+    """
+    code = main()
+    if code == INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+INTERRUPTED = 130
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

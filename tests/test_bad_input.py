@@ -24,9 +24,11 @@ import pytest
 from conftest import SMALL
 
 import mfbd
-from mfbd import _memory, rundir, runner
+from mfbd import runner
 from mfbd.cli import main, resume_run
 from mfbd.config import ConfigError, dumps, load
+from mfbd.runner import plan as _memory
+from mfbd.runner import rundir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -369,8 +371,10 @@ def test_force_lifts_only_the_memory_refusal(small_file):
     with pytest.raises(ConfigError, match="or pass --force"):
         _memory.check(config.__class__(config.name, "", config.problem, huge, config.arms))
     _memory.check(config.__class__(config.name, "", config.problem, huge, config.arms), force=True)
-    with _memory.forcing(), pytest.raises(ConfigError, match="int32"):
-        _memory.check(config.__class__(config.name, "", config.problem, huge.__class__(steps=2**31, n=4), config.arms))
+    with pytest.raises(ConfigError, match="int32"):
+        _memory.check(
+            config.__class__(config.name, "", config.problem, huge.__class__(steps=2**31, n=4), config.arms), force=True
+        )
 
 
 def _limit_memory():
@@ -410,8 +414,8 @@ def test_arms_gd_and_gd_b_do_not_mix_snapshots(small_file, runs, tmp_path):
 
 @pytest.mark.parametrize("label", ["bell\u0007", "del\u007f", 'quote " and \\ back', "new\nline", "tab\tü"])
 def test_labels_with_control_characters_round_trip(small_file, label):
-    from mfbd._fingerprint import config_text
     from mfbd.config import parse
+    from mfbd.runner.rundir import config_text
 
     config = load(str(small_file))
     arms = ((config.arms[0][0], config.arms[0][1].__class__(dt=0.01, label=label)), *config.arms[1:])
@@ -438,7 +442,7 @@ def test_arm_names_differing_only_in_case_are_refused(capsys, small_file, tmp_pa
 
 
 def test_description_with_control_characters_through_set(small_file, tmp_path):
-    from mfbd._fingerprint import config_text
+    from mfbd.runner.rundir import config_text
 
     config = load(str(small_file), ['description="a\\u0001b\\u007f"'])
     path = tmp_path / "config.toml"

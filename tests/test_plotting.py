@@ -1,12 +1,13 @@
-"""Figures: drawn from a run directory written by hand through mfbd.rundir (no runner), the
+"""Figures: drawn from a run directory written by hand through mfbd.runner.rundir (no runner), the
 registry of per-problem pictures, and the generic picture of a problem mfbd does not bundle."""
 
 import dataclasses
 
 import numpy as np
 
-from mfbd import plotting, rundir
+from mfbd import plotting
 from mfbd.config import Config, GradientFlowArm, Run
+from mfbd.runner import rundir
 
 
 def _snapshot(step, particles, log_weights):

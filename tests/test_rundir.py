@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mfbd import rundir
 from mfbd.config import ConfigError, dumps
+from mfbd.runner import rundir
 from mfbd.schemes.base import State
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -139,7 +139,7 @@ def test_no_module_of_mfbd_imports_a_module_that_imports_it_back():
         for p in (ROOT / "mfbd").rglob("*.py")
     }
     graph = {name: _imports(path, set(files)) - {name} for name, path in files.items()}
-    assert "mfbd.rundir" in graph["mfbd.runner"] and "mfbd.rundir" in graph["mfbd.plotting"]
+    assert "mfbd.runner.rundir" in graph["mfbd.runner"] and "mfbd.runner.rundir" in graph["mfbd.plotting"]
     state = dict.fromkeys(graph, "new")
 
     def visit(name, path):

@@ -23,9 +23,9 @@ import pytest
 from conftest import SMALL
 
 import mfbd
-from mfbd import rundir
 from mfbd.cli import ProgressBar, main, resume_run, run_config
 from mfbd.config import bundled, load, make_problem, make_scheme, shrink
+from mfbd.runner import rundir
 
 
 def smoke_sets(name, steps=40):

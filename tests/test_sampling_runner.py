@@ -12,9 +12,9 @@ import pytest
 from mfbd import gradient_flow, runner
 from mfbd.cli import main
 from mfbd.config import dumps, load, make_observe, make_problem, make_scheme, parse, shrink
-from mfbd.config_sampling import _PARAMETER_FIELDS, REFERENCE_SAMPLES, TARGET_PARAMETERS, Sampling
+from mfbd.config.sampling import _PARAMETER_FIELDS, REFERENCE_SAMPLES, TARGET_PARAMETERS, Sampling
 from mfbd.problems import make_target, mmd2, sampling_observer
-from mfbd.rundir import read_metrics
+from mfbd.runner.rundir import read_metrics
 from mfbd.simulate import initial_record, seed_keys, simulate
 
 SAMPLING = ("sampling_double_well", "sampling_four_modes", "sampling_gaussian", "sampling_four_modes_kl")

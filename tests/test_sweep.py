@@ -1,4 +1,5 @@
-"""Sweeps (mfbd.sweep, mfbd.sweep_run): a small sweep end to end through the CLI (run, resume after a
+"""Sweeps (mfbd.config.sweep, the one loop of mfbd.runner): a small sweep end to end through the CLI (run,
+resume after a
 simulated kill mid-sweep, plot), the vmapped points against sequential runs, the memory split, the
 one-line errors, and the scheme contract with traced hyperparameters."""
 
@@ -11,10 +12,10 @@ import numpy as np
 import pytest
 
 import mfbd
-from mfbd import runner, sweep, sweep_run
-from mfbd.cli import main
-from mfbd.config import load
-from mfbd.rundir import read_metrics
+from mfbd import runner, sweep
+from mfbd.cli import main, run_config
+from mfbd.config import load, read
+from mfbd.runner.rundir import read_metrics
 
 BASE = """\
 name = "tiny_sweep"
@@ -115,7 +116,7 @@ def test_a_sweep_killed_mid_way_resumes_bit_identical(swept, files, tmp_path, ca
             raise Killed
 
     with pytest.raises(Killed):
-        sweep_run.main_run(str(files / "sweep.toml"), [], str(out), quiet=True, reporter=reporter)
+        run_config(read(str(files / "sweep.toml")), str(out), quiet=True, reporter=reporter)
     assert calls[-1] == "group-001/gd"
     assert main(["run", "--resume", str(out), "--quiet"]) == 0
     for group in ("group-000", "group-001"):
@@ -179,7 +180,7 @@ def test_bad_sweeps_are_one_line_errors_and_nothing_is_written(tmp_path, capsys,
 
 
 def test_the_point_limit_gives_way_to_force(files, monkeypatch):
-    monkeypatch.setattr(sweep, "MAX_POINTS", 3)
+    monkeypatch.setattr(mfbd.config.sweep, "MAX_POINTS", 3)  # the parser moved to mfbd.config.sweep
     with pytest.raises(sweep.ConfigError, match="4 points is more than 3; pass --force"):
         sweep.load(str(files / "sweep.toml"))
     assert len(sweep.load(str(files / "sweep.toml"), force=True).points) == 4

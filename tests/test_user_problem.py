@@ -1,4 +1,4 @@
-"""A researcher's own problem in a config (mfbd.user_problem): the shipped example end to end through the
+"""A researcher's own problem in a config (mfbd.config.user): the shipped example end to end through the
 CLI, re-running and resuming its resolved config, and the one-line errors of a bad factory."""
 
 import sys
@@ -9,7 +9,7 @@ import pytest
 from mfbd import plotting
 from mfbd.cli import main
 from mfbd.config import load
-from mfbd.user_problem import UserProblem
+from mfbd.config.user import UserProblem
 
 SMALL = ["run.steps=40", "run.n=16", "run.seeds=2", "run.record_every=10", "run.chunk=10", "run.checkpoint_every=20"]
 

@@ -3,7 +3,7 @@
 5 values of α × 10 seeds, n = 200, for the birth-death arm of experiment 1
 (``exp1_good``, notebook settings) and of experiment 2 in kernel mode
 (``exp2_meanfield_sweep``, mean-field scaling, d = 50). The sweep side is the
-program :mod:`mfbd.sweep_run` builds for a group (the scheme built inside the
+program :mod:`mfbd.runner.loop` builds for a group (the scheme built inside the
 vmap from traced α, one compile); the sequential side is what ``mfbd run`` does
 for each α (one ``run_chunk(..., seeds=True)`` program per α, 10 seeds each,
 five compiles). Both compute the same runs (checked). Compile time is measured
@@ -23,9 +23,9 @@ import jax
 import numpy as np
 
 from experiments.benchmarks.common import Row, Settings, compile_seconds, interleaved
-from mfbd import sweep, sweep_run
-from mfbd.config import make_observe, make_problem, make_scheme
+from mfbd.config import make_observe, make_problem, make_scheme, read
 from mfbd.runner import _init_fn, _particles_fn
+from mfbd.runner.loop import Group, Sigint
 from mfbd.simulate import run_chunk, seed_keys
 
 ALPHAS = {"exp1_good": (0.5, 1.0, 2.0, 5.0, 10.0), "exp2_meanfield_sweep": (0.01, 0.03, 0.1, 0.3, 1.0)}
@@ -41,16 +41,16 @@ def _programs(name: str, steps: int):
         sets += [f"run.n={N}", *(f"arms.{a}.quench_last=0" for a in ("bd", "bd_prior"))]  # short runs: no quench
     else:  # replace the bundled zip lists
         sets += [f"sweep.arms.rw.alpha={alphas}", f"sweep.run.n={[N] * len(alphas)}", "run.record_every=10"]
-    sw = sweep.load(name, sets)
+    sw = read(name, sets)
     cfg = sw.configs[0]
     every = cfg.run.record_every
     records = steps // every
     with tempfile.TemporaryDirectory() as folder:
-        group = sweep_run._Group(Path(folder), sw, list(range(len(sw.points))), None)
+        group = Group(Path(folder), sw, list(range(len(sw.points))), None, Sigint())
     arm = next(a for a in group.arms if a.name == "bd")
     params, entry = group._batch(arm)
     state = group._init(arm, params, entry)
-    swept = (group._program(arm, records), (params, group.keys[2][entry], state))
+    swept = (group._program(arm, records), (params, group.run_keys[entry], state))
     sequential = []
     x64 = cfg.run.dtype == "float64"
     problem, observe = make_problem(cfg.problem, N, x64), make_observe(cfg.problem, N, x64)

@@ -11,9 +11,10 @@ import jax
 import numpy as np
 
 from experiments.common import save_figure, smoke_config, write_rows
+from mfbd import runner
 from mfbd.config import load, make_problem
 from mfbd.plotting import energy_figure, particles_figure
-from mfbd.runner import read_metrics, read_snapshots, start
+from mfbd.runner import read_metrics, read_snapshots
 
 
 def seed_sets(args) -> list[str]:
@@ -34,7 +35,7 @@ def run(cfg, out: Path, note: str = "") -> tuple[Path, float]:
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    code = start(cfg, str(out), quiet=True, plot=False)
+    code = runner.run(cfg, str(out)).code
     wall = time.perf_counter() - t0
     if code == 1:
         print(f"  {cfg.name}: an arm stopped on a non-finite value (kept as diverged)", flush=True)

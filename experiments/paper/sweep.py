@@ -2,7 +2,8 @@
 against GD, at half the run and at its end.
 
 The sweep is the ``[sweep]`` table of the bundled ``exp2_meanfield_sweep`` (``mfbd run exp2_meanfield_sweep``
-runs it alone): the four α at n = 200 run as one vmapped program per arm (:mod:`mfbd.sweep`).
+runs it alone): the four α at n = 200 run as one vmapped program per arm
+(:mod:`mfbd.config.sweep`, run by :func:`mfbd.runner.run`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from matplotlib.figure import Figure
 from experiments.common import save_figure
 from experiments.paper.runs import seed_sets, write_summary, write_tables
 from experiments.paper.stats import speedup, speedup_text
-from mfbd import sweep, sweep_run
+from mfbd import runner
+from mfbd.config import read
+from mfbd.runner.rundir import read_points
 
 FIXED = (200, 0.1)
 SMOKE_ALPHAS, SMOKE_WIDTHS, SMOKE_FIXED = (0.1, 1.0), (16, 32), (16, 0.1)
@@ -35,21 +38,21 @@ def smoke_sets(steps: int, seeds: int) -> list[str]:
 def run_sweep(name: str, args, sets, out: Path) -> tuple[list[dict], float]:
     """Run the bundled sweep ``name`` with ``sets`` and ``--seeds`` into a fresh ``out``; (points, wall seconds).
 
-    Points are :func:`mfbd.sweep.read_points`; a diverged arm is kept (its records up to the stop).
+    Points are :func:`mfbd.runner.rundir.read_points`; a diverged arm is kept (its records up to the stop).
     """
     sets = [*sets, *seed_sets(args)]
     if out.exists():
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    status = sweep_run.run(sweep.load(name, sets), str(out))
+    status = runner.run(read(name, sets), str(out))
     wall = time.perf_counter() - t0
     for message in status.failures:
         print(f"  {name}: {message} (kept as diverged)", flush=True)
     if status.code not in (0, 1):
         raise SystemExit(f"experiments: {name} ended with exit code {status.code}; see {out}")
     print(f"  {name} {' '.join(sets)}: {wall:.1f} s", flush=True)
-    return sweep.read_points(out), wall
+    return read_points(out), wall
 
 
 def sweep_rows(metrics, alpha, n) -> list[dict]:

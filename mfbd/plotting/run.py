@@ -9,7 +9,7 @@
   the paths of the first two coordinates of |c_i|·z_i through the snapshots
   against the teacher directions, drawn as rays. Any other problem: the
   first two particle coordinates, marker size by weight (:func:`generic_picture`);
-  register a picture in :data:`PICTURES`. Sampling mode: :mod:`mfbd.plotting_sampling`,
+  register a picture in :data:`PICTURES`. Sampling mode: :mod:`mfbd.plotting.sampling`,
   which also draws ``sampling_metrics`` (:data:`METRIC_FIGURES`).
 
 Both use the first seed of the run for the particle pictures.
@@ -21,23 +21,15 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from mfbd._plotbase import _coordinates, _final, _spread
-from mfbd.config import Config, load, make_problem
-from mfbd.plotting_sampling import sampling_metrics_figure, sampling_picture
-from mfbd.rundir import CONFIG, read_metrics, read_snapshots, read_status
+from mfbd.config.schema import Config, make_problem
+from mfbd.config.sweep import load
+from mfbd.plotting._common import _coordinates, _final, _save, _spread
+from mfbd.plotting.sampling import sampling_metrics_figure, sampling_picture
+from mfbd.runner.rundir import CONFIG, read_metrics, read_snapshots, read_status
 
 __all__ = ["plot_run", "energy_figure", "particles_figure", "generic_picture", "PICTURES"]
-
-
-def _save(fig: Figure, stem: Path) -> list[Path]:
-    FigureCanvasAgg(fig)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
-    fig.savefig(paths[0], dpi=150)
-    fig.savefig(paths[1])
-    return paths
 
 
 def energy_figure(config: Config, metrics: dict, stopped: dict[str, int] | None = None) -> Figure:
@@ -59,19 +51,21 @@ def energy_figure(config: Config, metrics: dict, stopped: dict[str, int] | None 
     axes = fig.subplots(1, len(columns), squeeze=False)[0]
     seeds = len(config.run.seed_list)
     for ax, column in zip(axes, columns, strict=True):
-        top, positive = 0.0, True
+        top, positive, finite = 0.0, True, False
         for i, (name, _) in enumerate(config.arms):
             if name not in metrics:
                 continue
             t, values = metrics[name]["time"][0], metrics[name][column]
             mean, low, high = _spread(values)
-            top = max(top, 10 * np.nanmax(high[:1]))
+            if np.isfinite(high[:1]).any():  # every seed non-finite from the start: no limit from this arm
+                top = max(top, 10 * float(np.nanmax(high[:1])))
             positive = positive and not np.any(values <= 0)  # sampling: E is KL(μ‖π) up to log Z
+            finite = finite or bool(np.isfinite(values).any())  # an arm non-finite from step 0 has nothing to draw
             label = config.label(name) + (f" (stopped at step {stopped[name]})" if name in stopped else "")
             ax.plot(t, mean, color=f"C{i}", label=label)
             if values.shape[0] > 1:
                 ax.fill_between(t, low, high, color=f"C{i}", alpha=0.2, lw=0)
-        if positive:
+        if positive and finite:
             ax.set_yscale("log", nonpositive="mask")
         if stopped and top > 0:
             ax.set_ylim(top=top)

@@ -20,8 +20,10 @@ its parameters; every arm starts from the same particles for a given seed)::
     dt = 0.01
 
 Every value is checked when the file is read, with one-line errors (:class:`ConfigError`)
-naming the nearest valid key or the allowed values (the generic part is :mod:`mfbd._toml`).
+naming the nearest valid key or the allowed values (the generic part is :mod:`mfbd.config.toml`).
 The frozen dataclasses key the caches of :func:`make_problem` and :func:`make_scheme`.
+Reading never asks a device or the memory: whether a run fits is the runner's
+question (:mod:`mfbd.runner.plan`), asked before its run directory exists.
 """
 
 from __future__ import annotations
@@ -30,18 +32,25 @@ import dataclasses
 import functools
 import importlib.resources
 import inspect
+import tomllib
 from pathlib import Path
 
 import jax
 import optax
 
-import mfbd
-from mfbd import _memory, _schedules_config, _toml, user_problem
-from mfbd._toml import ConfigError, apply_overrides, field, read_toml
-from mfbd.config_sampling import Sampling, build_sampling, observe_sampling
-from mfbd.problems.gaussian_mixture import STARTS
-from mfbd.problems.student_teacher import INPUTS, MODES, SCALINGS
-from mfbd.schemes.birth_death import CONTROLS, PRIORS, PROBABILITIES, RATES
+from mfbd.config import limits, user
+from mfbd.config import schedules as _schedules_config
+from mfbd.config import toml as _toml
+from mfbd.config.sampling import Sampling, build_sampling, observe_sampling
+from mfbd.config.toml import ConfigError, apply_overrides, field, read_toml
+from mfbd.problems.base import Problem
+from mfbd.problems.gaussian_mixture import STARTS, gaussian_mixture_1d
+from mfbd.problems.student_teacher import INPUTS, MODES, SCALINGS, student_teacher
+from mfbd.schemes.base import Scheme
+from mfbd.schemes.birth_death import CONTROLS, PRIORS, PROBABILITIES, RATES, birth_death
+from mfbd.schemes.gradient_flow import gradient_flow
+from mfbd.schemes.reweighting import reweighting
+from mfbd.schemes.splitting import GRADIENTS, INTEGRATORS, SPLITTINGS
 from mfbd.simulate import state_energy
 
 __all__ = [
@@ -54,8 +63,8 @@ __all__ = [
     "BirthDeathArm",
     "ReweightingArm",
     "bundled",
-    "load",
     "parse",
+    "validate",
     "dumps",
     "apply_overrides",
     "read_toml",
@@ -76,10 +85,10 @@ def _default(fn, name):
 
 @dataclasses.dataclass(frozen=True)
 class GaussianMixture1D:
-    """Experiment 1 (paper-notes §5): :func:`mfbd.problems.gaussian_mixture_1d`."""
+    """Experiment 1 (paper-notes §5): :func:`gaussian_mixture_1d`."""
 
     name: str = "gaussian_mixture_1d"
-    start: str = field(_default(mfbd.problems.gaussian_mixture_1d, "start"), choices=tuple(STARTS))
+    start: str = field(_default(gaussian_mixture_1d, "start"), choices=tuple(STARTS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,13 +99,13 @@ class StudentTeacher:
     """
 
     name: str = "student_teacher"
-    dim: int = field(_default(mfbd.problems.student_teacher, "dim"), check="positive")
-    teacher_width: int = field(_default(mfbd.problems.student_teacher, "teacher_width"), check="positive")
-    inputs: str = field(_default(mfbd.problems.student_teacher, "inputs"), choices=INPUTS)
-    mode: str = field(_default(mfbd.problems.student_teacher, "mode"), choices=MODES)
-    batch_size: int = field(_default(mfbd.problems.student_teacher, "batch_size"), check="positive")
-    scaling: str = field(_default(mfbd.problems.student_teacher, "scaling"), choices=SCALINGS)
-    prior_std: float | None = field(_default(mfbd.problems.student_teacher, "prior_std"), check="positive")
+    dim: int = field(_default(student_teacher, "dim"), check="positive")
+    teacher_width: int = field(_default(student_teacher, "teacher_width"), check="positive")
+    inputs: str = field(_default(student_teacher, "inputs"), choices=INPUTS)
+    mode: str = field(_default(student_teacher, "mode"), choices=MODES)
+    batch_size: int = field(_default(student_teacher, "batch_size"), check="positive")
+    scaling: str = field(_default(student_teacher, "scaling"), choices=SCALINGS)
+    prior_std: float | None = field(_default(student_teacher, "prior_std"), check="positive")
     teacher_seed: int = field(0, check="nonnegative")
 
 
@@ -137,12 +146,12 @@ class GradientFlowArm:
     scheme: str = "gradient_flow"
     label: str | None = None
     dt: float = field(check="positive")
-    noise: float = field(_default(mfbd.gradient_flow, "noise"), check="nonnegative")
+    noise: float = field(_default(gradient_flow, "noise"), check="nonnegative")
     optimizer: str | None = field(None, choices=tuple(OPTIMIZERS))
     lr: float | None = field(None, check="positive")
-    gradient: str = field("carried", choices=mfbd.schemes.GRADIENTS)
-    splitting: str = field("lie", choices=mfbd.schemes.SPLITTINGS)
-    integrator: str = field("euler", choices=mfbd.schemes.INTEGRATORS)
+    gradient: str = field("carried", choices=GRADIENTS)
+    splitting: str = field("lie", choices=SPLITTINGS)
+    integrator: str = field("euler", choices=INTEGRATORS)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -151,18 +160,18 @@ class BirthDeathArm(GradientFlowArm):
 
     ``quench_last`` (config, counted back from the end) is the library's
     ``quench_after = run.steps - quench_last`` (absolute step; None: never). ``alpha``: a number or an
-    optax schedule by name with optax's parameter names (:mod:`mfbd._schedules_config`), e.g.
+    optax schedule by name with optax's parameter names (:mod:`mfbd.config.schedules`), e.g.
     ``alpha = {schedule = "cosine_decay", init_value = 1.0, decay_steps = 3000}``.
     """
 
     scheme: str = "birth_death"
     alpha: float | _schedules_config.AlphaSchedule = field(check="nonnegative")
-    rates: str = field(_default(mfbd.birth_death, "rates"), choices=RATES)
-    probability: str = field(_default(mfbd.birth_death, "probability"), choices=PROBABILITIES)
-    control: str = field(_default(mfbd.birth_death, "control"), choices=CONTROLS)
+    rates: str = field(_default(birth_death, "rates"), choices=RATES)
+    probability: str = field(_default(birth_death, "probability"), choices=PROBABILITIES)
+    control: str = field(_default(birth_death, "control"), choices=CONTROLS)
     prior: str | None = field(None, choices=tuple(p for p in PRIORS if p is not None))
     quench_last: int | None = field(None, check="nonnegative")
-    transport: bool = field(_default(mfbd.birth_death, "transport"))
+    transport: bool = field(_default(birth_death, "transport"))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -173,7 +182,7 @@ class ReweightingArm(GradientFlowArm):
     alpha: float | _schedules_config.AlphaSchedule = field(check="nonnegative")
     resample_below: float | None = field(None, check="unit_interval")
     max_transfer: float | None = field(None, check="unit_interval")  # the most mass one weight step moves
-    transport: bool = field(_default(mfbd.reweighting, "transport"))
+    transport: bool = field(_default(reweighting, "transport"))
 
 
 SCHEMES = {"gradient_flow": GradientFlowArm, "birth_death": BirthDeathArm, "reweighting": ReweightingArm}
@@ -201,6 +210,13 @@ class Config:
     def label(self, arm_name: str) -> str:
         return dict(self.arms)[arm_name].label or arm_name
 
+    def dumps(self) -> str:  # the run directory writes and re-reads a config of either kind by these
+        return dumps(self)
+
+    @classmethod
+    def loads(cls, text: str, name: str) -> Config:
+        return parse(tomllib.loads(text), name)
+
 
 # --- reading ------------------------------------------------------------------------------------------------------
 
@@ -215,7 +231,7 @@ def parse(raw: dict, name: str) -> Config:
     Raises:
       ConfigError: a one-line message naming the key and the fix.
     """
-    top = ("name", "description", "problem", "run", "arms", "sweep")  # [sweep]: read by mfbd.sweep
+    top = ("name", "description", "problem", "run", "arms")  # [sweep]: read by mfbd.config.sweep
     for key in raw:
         if key not in top:
             raise ConfigError(f"unknown key '{key}'; {_toml.nearest(key, list(top))}")
@@ -228,7 +244,7 @@ def parse(raw: dict, name: str) -> Config:
     description = _toml.coerce(raw.get("description", ""), str, "description")
 
     problem_table = _toml.as_table(raw["problem"], "problem")
-    problem = user_problem.problem_from_table(problem_table, PROBLEMS)
+    problem = user.problem_from_table(problem_table, PROBLEMS)
     run = _toml.from_table(Run, _toml.as_table(raw["run"], "run"), "run")
     arms_table = _toml.as_table(raw["arms"], "arms")
     if not arms_table:
@@ -248,7 +264,7 @@ def parse(raw: dict, name: str) -> Config:
 
 
 def _check_consistency(config: Config):
-    """Relations between fields, then build the problem and every scheme (cheap: nothing is compiled)."""
+    """Relations between fields and the sizes of :mod:`mfbd.config.limits` (pure: nothing is built)."""
     run = config.run
     if run.steps % run.record_every:
         raise ConfigError(f"run.steps ({run.steps}) must be a multiple of run.record_every ({run.record_every})")
@@ -258,15 +274,22 @@ def _check_consistency(config: Config):
         raise ConfigError(
             f"run.checkpoint_every ({config.checkpoint_every}) must be a multiple of run.chunk ({config.chunk})"
         )
-    _memory.check(config)  # seeds, and sizes beyond the counters or the memory, before anything is built
+    limits.check(config)  # seeds, and sizes beyond the counters
+    for arm_name, arm in config.arms:
+        if arm.lr is not None and arm.optimizer is None:
+            raise ConfigError(f'arms.{arm_name}.lr needs an optimizer: add optimizer = "sgd" or "adam", or remove lr')
+        _schedules_config.check(arm, run.steps, f"arms.{arm_name}")  # quench_last and an alpha schedule
+
+
+def validate(config: Config) -> None:
+    """Build the problem and every arm's scheme (nothing is compiled); a library refusal as ConfigError. Not
+    part of reading: a problem's constants take memory, so the runner calls this after its memory check."""
+    run = config.run
     try:
         problem = make_problem(config.problem, run.n, run.dtype == "float64")
     except ValueError as e:
         raise ConfigError(f"problem: {e}") from None
     for arm_name, arm in config.arms:
-        if arm.lr is not None and arm.optimizer is None:
-            raise ConfigError(f'arms.{arm_name}.lr needs an optimizer: add optimizer = "sgd" or "adam", or remove lr')
-        _schedules_config.check(arm, run.steps, f"arms.{arm_name}")  # quench_last and an alpha schedule
         try:
             make_scheme(problem, arm, run.steps)
         except ValueError as e:
@@ -278,29 +301,6 @@ def bundled() -> dict[str, Path]:
     folder = importlib.resources.files("mfbd") / "configs"
     files = sorted(p.name for p in folder.iterdir() if p.name.endswith(".toml"))
     return {Path(name).stem: Path(str(folder / name)) for name in files}
-
-
-def load(source: str, sets: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read, override and validate a config given as a path or a bundled name.
-
-    With ``sets``, the description is followed by ``[--set KEY=VALUE, ...]``
-    (unless ``description`` itself is set), so a resolved config.toml does not
-    keep a description of a run it no longer is.
-
-    Raises:
-      ConfigError: a one-line message (file not found, TOML syntax with line
-        number, unknown key with the nearest valid one, bad value, bad --set).
-    """
-    path = _toml.find(source, bundled())
-    raw = apply_overrides(read_toml(path), sets)
-    try:
-        config = parse(raw, path.stem)
-    except ConfigError as e:
-        raise ConfigError(f"{source}: {e}") from None
-    if sets and not any(item.partition("=")[0].strip() == "description" for item in sets):
-        # The file's description no longer describes the run alone: say what was overridden.
-        config = dataclasses.replace(config, description=f"{config.description} [--set {', '.join(sets)}]".lstrip())
-    return config
 
 
 def shrink(config: Config, *, steps: int = 40, n: int = 16, seeds: int = 2) -> Config:
@@ -337,7 +337,7 @@ def dumps(config: Config) -> str:
     """The fully resolved config as TOML: every field written, so it re-runs as is."""
     lines = [f"name = {_toml.toml_value(config.name)}", f"description = {_toml.toml_value(config.description)}", ""]
     resolved = dataclasses.replace(config.run, checkpoint_every=config.checkpoint_every, chunk=config.chunk)
-    lines += user_problem.toml_lines(config.problem) + _toml.toml_table("run", resolved)
+    lines += user.toml_lines(config.problem) + _toml.toml_table("run", resolved)
     for arm_name, arm in config.arms:
         lines += _toml.toml_table(f"arms.{arm_name}", arm)
     return "\n".join(lines)
@@ -356,41 +356,41 @@ def _options(section) -> dict:
 
 
 @functools.lru_cache(maxsize=32)
-def make_problem(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool) -> mfbd.problems.Problem:
+def make_problem(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool) -> Problem:
     """The :class:`mfbd.problems.Problem` of a config, built in float64 if ``x64`` (else float32); cached.
 
     The cache key is the frozen problem config, the width ``n`` (the standard
     scaling's) and the precision its constants (a teacher, say) are built in.
     """
-    if isinstance(problem, user_problem.UserProblem):
-        return user_problem.build(problem, n, x64)
+    if isinstance(problem, user.UserProblem):
+        return user.build(problem, n, x64)
     options = _options(problem)
     with jax.enable_x64(x64):
         if isinstance(problem, GaussianMixture1D):
-            return mfbd.problems.gaussian_mixture_1d(**options)
+            return gaussian_mixture_1d(**options)
         if isinstance(problem, Sampling):
             return build_sampling(problem, x64)
-        return mfbd.problems.student_teacher(jax.random.key(problem.teacher_seed), **options, width=n)
+        return student_teacher(jax.random.key(problem.teacher_seed), **options, width=n)
 
 
 @functools.lru_cache(maxsize=64)
-def make_scheme(problem: mfbd.problems.Problem, arm: Arm, steps: int) -> mfbd.Scheme:
+def make_scheme(problem: Problem, arm: Arm, steps: int) -> Scheme:
     """The :class:`mfbd.Scheme` of an arm (cached, so its compiled chunks are reused)."""
     optimizer = None if arm.optimizer is None else OPTIMIZERS[arm.optimizer](arm.lr or arm.dt)
     common = dict(noise=arm.noise, optimizer=optimizer)
     options = _options(arm)
     if isinstance(arm, BirthDeathArm):
         quench_after = None if arm.quench_last is None else steps - arm.quench_last
-        return mfbd.birth_death(problem, arm.dt, arm.alpha, quench_after=quench_after, **options, **common)
+        return birth_death(problem, arm.dt, arm.alpha, quench_after=quench_after, **options, **common)
     if isinstance(arm, ReweightingArm):
-        return mfbd.reweighting(problem, arm.dt, arm.alpha, **options, **common)
-    return mfbd.gradient_flow(problem, arm.dt, **options, **common)
+        return reweighting(problem, arm.dt, arm.alpha, **options, **common)
+    return gradient_flow(problem, arm.dt, **options, **common)
 
 
 @functools.lru_cache(maxsize=32)
 def make_observe(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool):
     """Observables recorded with each metrics row, as ``state -> dict`` (or None): in data mode
-    ``population_energy`` (E(μ) in closed form, kernel mode), in sampling mode :mod:`mfbd.config_sampling`'s."""
+    ``population_energy`` (E(μ) in closed form, kernel mode), in sampling mode :mod:`mfbd.config.sampling`'s."""
     if isinstance(problem, Sampling):
         return observe_sampling(make_problem(problem, n, x64).extras["target"], x64)
     if not isinstance(problem, StudentTeacher) or problem.mode != "data":

@@ -1,0 +1,138 @@
+"""The layering rules of design-review-2 as tests, on the source's import graph (read with ast, nothing
+imported): the core imports no edge module, config imports only the core and asks no device, the runner
+never imports plotting or the CLI, plotting reads only config and the run-directory module, only the CLI
+prints, no cycle, no file over 400 lines, and the longest import chain inside mfbd/ at most 10 modules."""
+
+import ast
+import functools
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+FILES = {
+    ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+    for p in (ROOT / "mfbd").rglob("*.py")
+}
+CORE = ("mfbd.problems", "mfbd.schemes", "mfbd.pde", "mfbd.simulate", "mfbd.sharding", "mfbd._checks")
+#: Deprecated alias modules (one release): each only points at its new home.
+ALIASES = {
+    "mfbd._toml",
+    "mfbd._schedules_config",
+    "mfbd.config_sampling",
+    "mfbd.user_problem",
+    "mfbd._memory",
+    "mfbd._fingerprint",
+    "mfbd.rundir",
+    "mfbd.sweep",
+    "mfbd.sweep_run",
+    "mfbd.plotting_sweep",
+    "mfbd.plotting_sampling",
+    "mfbd._plotbase",
+}
+
+
+def _imports(name: str) -> set[str]:
+    """The mfbd modules ``name`` imports anywhere (top level or inside functions)."""
+    found = set()
+    for node in ast.walk(ast.parse(FILES[name].read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name in FILES}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module in FILES:
+            subs = {f"{node.module}.{a.name}" for a in node.names} & set(FILES)
+            found |= subs | ({node.module} if len(subs) < len(node.names) else set())
+    return found - {name}
+
+
+GRAPH = {name: _imports(name) for name in FILES}
+
+
+def _within(name: str, prefixes) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def test_the_core_imports_no_edge_module():
+    for name in FILES:
+        if _within(name, CORE):
+            edge = {m for m in GRAPH[name] if not _within(m, CORE) and m != "mfbd"}
+            assert not edge, f"{name} imports edge modules {edge}"
+
+
+def test_config_imports_only_the_core_and_asks_no_device():
+    for name in FILES:
+        if _within(name, ("mfbd.config",)):
+            other = {m for m in GRAPH[name] if not _within(m, (*CORE, "mfbd.config")) and m != "mfbd"}
+            assert not other, f"{name} imports {other}"
+            text = FILES[name].read_text()
+            for query in ("jax.devices", "device_count", "memory_stats", "meminfo", "local_devices"):
+                assert query not in text, f"{name} asks the machine ({query})"
+
+
+def test_the_runner_never_imports_plotting_or_the_cli():
+    for name in FILES:
+        if _within(name, ("mfbd.runner",)):
+            bad = {m for m in GRAPH[name] if _within(m, ("mfbd.plotting", "mfbd.cli"))}
+            assert not bad, f"{name} imports {bad}"
+
+
+def test_plotting_reads_only_config_and_the_run_directory_module():
+    for name in FILES:
+        if _within(name, ("mfbd.plotting",)):
+            other = {m for m in GRAPH[name] if not _within(m, ("mfbd.config", "mfbd.plotting", "mfbd.runner.rundir"))}
+            assert not other, f"{name} imports {other}"
+
+
+def test_only_the_cli_prints():
+    for name, path in FILES.items():
+        if name == "mfbd.cli":
+            continue
+        calls = [
+            node.lineno
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+        ]
+        assert not calls, f"{name} prints (lines {calls})"
+
+
+@pytest.mark.parametrize("folder", ["mfbd", "experiments"])
+def test_no_file_is_over_400_lines(folder):
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in (ROOT / folder).rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert not long, long
+
+
+def test_alias_modules_are_short():
+    for name in ALIASES:
+        assert len(FILES[name].read_text().splitlines()) <= 25, name
+
+
+def height(graph: dict[str, set[str]]) -> tuple[int, list[str]]:
+    """The longest import chain (in modules) of an acyclic graph, and one such chain."""
+
+    @functools.cache
+    def chain(name: str) -> tuple[str, ...]:
+        return (name, *max((chain(m) for m in graph[name]), key=len, default=()))
+
+    best = max((chain(name) for name in graph), key=len)
+    return len(best), list(best)
+
+
+def test_no_cycle_and_the_import_chain_is_at_most_10_modules():
+    state = dict.fromkeys(GRAPH, "new")
+
+    def visit(name, path):
+        state[name] = "open"
+        for other in GRAPH[name]:
+            assert state[other] != "open", f"import cycle: {' -> '.join([*path, name, other])}"
+            if state[other] == "new":
+                visit(other, [*path, name])
+        state[name] = "done"
+
+    for name in GRAPH:
+        if state[name] == "new":
+            visit(name, [])
+    length, chain = height(GRAPH)
+    assert length <= 10, " -> ".join(chain)
