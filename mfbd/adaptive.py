@@ -36,7 +36,8 @@ import numpy as np
 from mfbd import _checks
 from mfbd.problems.base import Problem
 from mfbd.schemes.base import Info, State, effective_sample_size
-from mfbd.schemes.heun import heun_scheme, heun_stages
+from mfbd.schemes.heun import heun_stages
+from mfbd.schemes.splitting import build_scheme
 
 __all__ = ["Adaptive", "AdaptiveState", "adaptive", "run_adaptive", "simulate_adaptive"]
 
@@ -109,7 +110,7 @@ def adaptive(
     if max_transfer is not None and not 0 < float(max_transfer) <= 1:
         raise ValueError(f"max_transfer must be in (0, 1] or None, got {max_transfer}")
     reacts = not (_checks._is_concrete(alpha) and float(alpha) == 0)
-    base_init = heun_scheme(problem, 1.0).init
+    base_init = build_scheme(problem, 1.0, None).init
 
     def init(particles, key=None) -> AdaptiveState:
         state = base_init(particles, key)

@@ -46,7 +46,6 @@ __all__ = [
     "check_size",
     "check_weights",
     "from_kernel",
-    "from_data",
     "map_rows",
     "num_particles",
 ]
@@ -240,7 +239,3 @@ def from_kernel(
         name=name,
         **fields,
     )
-
-
-# Data mode (losses, vector outputs) lives in mfbd.problems.data; imported last (it builds on this module).
-from mfbd.problems.data import from_data  # noqa: E402

@@ -27,8 +27,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mfbd._checks import positive
-
 __all__ = ["LOSSES", "Loss", "huber", "make_loss"]
 
 
@@ -73,7 +71,8 @@ def _huber_value(delta):
 
 def huber(delta: float = 1.0) -> Loss:
     """The Huber loss Σ_c h_δ(f_c - y_c) with threshold δ > 0."""
-    positive("huber delta", delta)
+    if not (np.isfinite(delta) and delta > 0):  # δ is a Python number: a closure constant of the loss
+        raise ValueError(f"huber delta must be > 0 and finite, got {delta}")
     return Loss(f"huber(delta={delta})", _huber_value(float(delta)), "output")
 
 

@@ -37,7 +37,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from mfbd._checks import choice, positive
-from mfbd.problems.base import Evaluation, Problem, check_size, from_data, map_rows
+from mfbd.problems.base import Evaluation, Problem, check_size, map_rows
+from mfbd.problems.data import from_data
 
 __all__ = ["student_teacher", "arccos_kernel", "notebook_time", "INPUTS", "MODES", "SCALINGS"]
 

@@ -53,5 +53,5 @@ def gradient_flow(
     options = dict(gradient=gradient, splitting=splitting, integrator=integrator)
     check_order(order, options, noise=noise, optimizer=optimizer, periodic=periodic)
     if order == 2:
-        return heun_scheme(problem, dt)
+        return heun_scheme(problem, dt, build_scheme(problem, dt, None).init)
     return build_scheme(problem, dt, None, noise=noise, optimizer=optimizer, periodic=periodic, **options)

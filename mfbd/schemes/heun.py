@@ -26,7 +26,6 @@ import jax.numpy as jnp
 from mfbd.problems.base import Problem
 from mfbd.schemes.base import Info, Scheme, State, effective_sample_size, fixed_order
 from mfbd.schemes.schedules import RateSchedule
-from mfbd.schemes.splitting import build_scheme
 
 __all__ = ["Stages", "heun_scheme", "heun_stages"]
 
@@ -74,14 +73,15 @@ def heun_stages(problem: Problem, key, state: State, dt, a_dt=None, transport: b
     return Stages(predicted, evaluate(k_data, moved(mean_grad), log_w_new))
 
 
-def heun_scheme(problem: Problem, dt, rate: RateSchedule | None = None, *, transport: bool = True) -> Scheme:
+def heun_scheme(problem: Problem, dt, init, rate: RateSchedule | None = None, *, transport: bool = True) -> Scheme:
     """The FSAL Heun step as a :class:`~mfbd.Scheme` (order 2, two oracle passes per step).
 
-    ``rate`` is the schedule α_k of scheme B (None: gradient flow). ``info.energy``
-    is E at the end of the step (the FSAL pass), ``info.mean_potential`` the V̄ at
-    its start; no unit moves (``killed = born = 0``, every unit its own lineage).
+    ``init`` is the scheme's ``init`` (uniform weights and one oracle pass: that of
+    gradient flow, ``build_scheme(problem, dt, None).init``). ``rate`` is the schedule
+    α_k of scheme B (None: gradient flow). ``info.energy`` is E at the end of the step
+    (the FSAL pass), ``info.mean_potential`` the V̄ at its start; no unit moves
+    (``killed = born = 0``, every unit its own lineage).
     """
-    init = build_scheme(problem, dt, None).init
 
     def step(key, state: State):
         a_dt = None

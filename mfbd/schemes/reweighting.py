@@ -162,7 +162,7 @@ def reweighting(
     check_order(order, options, noise=noise, optimizer=optimizer, resample_below=resample_below,
                 max_transfer=max_transfer, periodic=periodic)  # fmt: skip
     if order == 2:
-        return heun_scheme(problem, dt, rate, transport=transport)
+        return heun_scheme(problem, dt, build_scheme(problem, dt, None).init, rate, transport=transport)
     heun = integrator == "heun"
 
     def reweighted(log_w, drift, a_h):
