@@ -5,7 +5,7 @@ its chunking, and a run resumed from a saved state continues the same stream.
 
 A record is ``{"step": state.step, **info._asdict(), **observe(state)}``: the
 fields of :class:`~mfbd.schemes.base.Info` flow into it by name. The event
-counts (``killed``, ``born``) are summed since the previous record; every other
+counts (``killed``, ``born``, ``clipped``) are summed since the previous record; every other
 field (lineage counts included) is the last step's value. Seed ensembles run as one
 program, ``run_chunk(..., seeds=True)``, with the keys of :func:`seed_keys`.
 """
@@ -25,11 +25,12 @@ __all__ = ["simulate", "run_chunk", "initial_record", "seed_keys", "state_energy
 Observe = Callable[[State], dict]
 
 
-EVENT_COUNTS = ("killed", "born")  # Info fields summed over a record interval; the others are sampled
+EVENT_COUNTS = ("killed", "born", "clipped")  # Info fields summed over a record interval; the others are sampled
 
 
 def _summarise(name: str, values: jax.Array) -> jax.Array:
     """One Info field over a record's steps: event counts summed (as int32), other fields the last step's."""
+    values = jnp.asarray(values)
     return values.astype(jnp.int32).sum(axis=0) if name in EVENT_COUNTS else values[-1]
 
 

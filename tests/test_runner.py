@@ -92,7 +92,7 @@ def test_run_directory(exp1_run):
     rows = _rows(exp1_run)
     assert len(rows) == 3 * 2 * (40 // 10 + 1)
     columns = ["arm", "seed", "step", "time", "energy", "mean_potential", "killed", "born", "ess"]
-    assert list(rows[0]) == [*columns, "lineages", "effective_lineages"]  # Info's lineage counts (issue 10)
+    assert list(rows[0]) == [*columns, "lineages", "effective_lineages", "clipped"]  # Info (issues 10, 24)
     assert {(r["arm"], r["seed"], r["step"]) for r in rows} == {
         (a, s, str(k)) for a in ("gd", "bd", "bd_prior") for s in "01" for k in range(0, 41, 10)
     }

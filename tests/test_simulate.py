@@ -79,6 +79,7 @@ def test_record_initial_prepends_the_step_0_row():
         "ess": 32.0,
         "lineages": 32,  # 32 distinct units at the start
         "effective_lineages": 32.0,
+        "clipped": 0,
         "E": float(problem.energy(state.particles, jnp.asarray(w))),
     }
     assert set(trace) == set(by_hand)

@@ -41,6 +41,7 @@ from mfbd.schemes.base import (
     check_particles,
     effective_sample_size,
     lineage_counts,
+    lineage_counts_uniform,
     uniform_log_weights,
 )
 from mfbd.schemes.schedules import RateSchedule
@@ -51,7 +52,7 @@ GRADIENTS = ("carried", "fresh")
 SPLITTINGS = ("lie", "strang")
 INTEGRATORS = ("euler", "heun")
 
-# A reaction maps (key, state, rate, evaluate) to (state, killed, born). The
+# A reaction maps (key, state, rate, evaluate) to (state, killed, born[, clipped]). The
 # state holds V and ∇V at its particles; rate = α_k·h for the sub-step h;
 # evaluate(key, state) refreshes V, ∇V and E at the state's particles and weights.
 Reaction = Callable[..., tuple[State, jax.Array, jax.Array]]
@@ -90,6 +91,7 @@ def build_scheme(
     splitting: str = "lie",
     integrator: str = "euler",
     copies: bool = True,
+    equal_weights: bool = False,
 ) -> Scheme:
     """Assemble transport, oracle passes and a reaction into a :class:`Scheme`.
 
@@ -106,6 +108,8 @@ def build_scheme(
       copies: False when the reaction never moves units (reweighting without
         resampling): every unit stays its own lineage, so the lineage counts are
         the units with w > 0 and the ESS, without a sort.
+      equal_weights: True when the weights stay 1/n (birth-death): the lineage
+        counts need no weights (:func:`~mfbd.schemes.base.lineage_counts_uniform`).
     """
     check_options(optimizer, gradient, splitting, integrator)
     heun = integrator == "heun"
@@ -168,13 +172,15 @@ def build_scheme(
         return particles, opt_state
 
     def react(key, state: State, h):
+        """``(state, killed, born, clipped)`` of the reaction over the sub-step h."""
         zero = jnp.zeros((), jnp.int32)
         if reaction is None:
-            return state, zero, zero
+            return state, zero, zero, zero
         a_h = rate.times(state.step, h)
         if not isinstance(a_h, float):
             a_h = jnp.asarray(a_h).astype(state.potential.dtype)
-        return reaction(key, state, a_h, evaluate)
+        new, killed, born, *clipped = reaction(key, state, a_h, evaluate)
+        return new, killed, born, clipped[0] if clipped else zero
 
     def transported(k_noise, k_data, state: State) -> State:
         particles, opt_state = state.particles, state.opt_state
@@ -187,15 +193,15 @@ def build_scheme(
         if splitting == "lie":
             weights = jax.nn.softmax(state.log_weights)
             moved = transported(k_noise, k_data, state)
-            new, killed, born = react(k_react, moved, dt)
+            new, killed, born, clipped = react(k_react, moved, dt)
         else:
             half = dt / 2 if _checks._is_concrete(dt) else dt * 0.5
-            first, killed, born = react(jax.random.fold_in(k_react, 1), state, half)
+            first, killed, born, clipped = react(jax.random.fold_in(k_react, 1), state, half)
             first = evaluate(jax.random.fold_in(k_data, 2), first)
             weights = jax.nn.softmax(first.log_weights)
             moved = transported(k_noise, k_data, first)
-            new, killed_2, born_2 = react(k_react, moved, half)
-            killed, born = killed + killed_2, born + born_2
+            new, killed_2, born_2, clipped_2 = react(k_react, moved, half)
+            killed, born, clipped = killed + killed_2, born + born_2, clipped + clipped_2
         if gradient == "fresh":
             new = evaluate(jax.random.fold_in(k_data, 1), new)
         energy = moved.energy
@@ -209,6 +215,8 @@ def build_scheme(
         ess = effective_sample_size(w)
         if reaction is None or not copies:
             lineages, effective = jnp.sum(w > 0).astype(jnp.int32), ess
+        elif equal_weights:
+            lineages, effective = lineage_counts_uniform(new.lineage, ess.dtype)
         else:
             lineages, effective = lineage_counts(new.lineage, w)
         info = Info(
@@ -220,6 +228,7 @@ def build_scheme(
             ess=ess,
             lineages=lineages,
             effective_lineages=effective,
+            clipped=jnp.asarray(clipped, jnp.int32),
         )
         return new, info
 
