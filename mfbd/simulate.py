@@ -5,8 +5,8 @@ its chunking, and a run resumed from a saved state continues the same stream.
 
 A record is ``{"step": state.step, **info._asdict(), **observe(state)}``: the
 fields of :class:`~mfbd.schemes.base.Info` flow into it by name. The event
-counts (``killed``, ``born``) and the cost ``oracle_passes`` are summed since
-the previous record (so a cumulative sum of the trace's ``oracle_passes`` is the
+counts (``killed``, ``born``, ``clipped``) and the cost ``oracle_passes`` are summed
+since the previous record (so a cumulative sum of the trace's ``oracle_passes`` is the
 cost of the run up to each record); every other
 field (lineage counts included) is the last step's value. Seed ensembles run as one
 program, ``run_chunk(..., seeds=True)``, with the keys of :func:`seed_keys`.
@@ -27,11 +27,17 @@ __all__ = ["simulate", "run_chunk", "initial_record", "seed_keys", "state_energy
 Observe = Callable[[State], dict]
 
 
-EVENT_COUNTS = ("killed", "born", "oracle_passes")  # Info fields summed over a record interval; the others sampled
+EVENT_COUNTS = (
+    "killed",
+    "born",
+    "clipped",
+    "oracle_passes",
+)  # Info fields summed over a record interval; the others sampled
 
 
 def _summarise(name: str, values: jax.Array) -> jax.Array:
     """One Info field over a record's steps: event counts summed (as int32), other fields the last step's."""
+    values = jnp.asarray(values)
     return values.astype(jnp.int32).sum(axis=0) if name in EVENT_COUNTS else values[-1]
 
 

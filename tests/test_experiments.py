@@ -20,6 +20,19 @@ def test_driver_smoke(command, tmp_path):
         assert len(rows) > 1 and all(len(r) == len(rows[0]) for r in rows)
 
 
+@pytest.mark.slow
+def test_benchmarks_smoke(tmp_path):
+    """The issue-24 benchmarks (reaction cost, roofline, compile cache) run in smoke mode and print
+    every ratio against a target."""
+    from experiments.benchmarks import run_all
+
+    assert run_all.main(["--smoke", "--only", "reaction", "roofline", "compile_cache", "--out", str(tmp_path)]) == 0
+    with open(next(tmp_path.glob("benchmarks_*.csv"))) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) > 10 and all(r["met"] in ("met", "NOT met") for r in rows if r["target"])
+    assert {r["benchmark"].split(":")[0] for r in rows} == {"reaction", "roofline", "compile cache"}
+
+
 def test_first_hit_and_speedup():
     import numpy as np
 

@@ -81,6 +81,7 @@ def test_record_initial_prepends_the_step_0_row():
         "effective_lineages": 32.0,
         "oracle_passes": 1,  # init's pass
         "mass": 1.0,  # Info.mass (issue 26): total mass, 1 unless conic descent
+        "clipped": 0,
         "E": float(problem.energy(state.particles, jnp.asarray(w))),
     }
     assert set(trace) == set(by_hand)

@@ -79,6 +79,14 @@ class Timings:
         """Median over rounds of time(name) / time(baseline)."""
         return float(np.median(self.times[name] / self.times[baseline]))
 
+    def best(self, name: str) -> float:
+        """The fastest round of ``name`` (best-of-k: the round least disturbed by other load)."""
+        return float(np.min(self.times[name]))
+
+    def best_ratio(self, name: str, baseline: str) -> float:
+        """best(name) / best(baseline)."""
+        return self.best(name) / self.best(baseline)
+
 
 def interleaved(fns: dict[str, Callable[[], object]], repeats: int, clock=time.perf_counter) -> Timings:
     """Time zero-argument callables round-robin, ``repeats`` rounds.

@@ -5,6 +5,7 @@ Usage (from the repository root)::
     python -m experiments.benchmarks            # the full table (CPU: about 15-25 min)
     python -m experiments.benchmarks --quick    # fewer repeats, smaller worst cases
     python -m experiments.benchmarks --only step memory
+    python -m experiments.benchmarks --smoke --only reaction roofline compile_cache   # minutes
 
 Results go to ``experiments/benchmarks/results/`` (or ``--out``):
 ``benchmarks_<backend>[_quick].csv``, ``machine_<backend>[_quick].json`` and
@@ -26,11 +27,29 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 import jax  # noqa: E402
 
-from experiments.benchmarks import ensemble, experiment1, memory, scaling, step  # noqa: E402
+from experiments.benchmarks import (  # noqa: E402
+    compile_cache,
+    ensemble,
+    experiment1,
+    memory,
+    reaction,
+    roofline,
+    scaling,
+    step,
+)
 from experiments.benchmarks.common import Row, Settings, machine  # noqa: E402
 from experiments.common import write_rows  # noqa: E402
 
-BENCHMARKS = {"step": step, "memory": memory, "ensemble": ensemble, "experiment1": experiment1, "scaling": scaling}
+BENCHMARKS = {
+    "step": step,
+    "reaction": reaction,
+    "roofline": roofline,
+    "compile_cache": compile_cache,
+    "memory": memory,
+    "ensemble": ensemble,
+    "experiment1": experiment1,
+    "scaling": scaling,
+}
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
@@ -58,7 +77,7 @@ def write_results(rows: list[Row], info: dict, out: pathlib.Path, suffix: str):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="mfbd benchmarks: ratios against in-process baselines")
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller worst cases")
+    parser.add_argument("--quick", "--smoke", dest="quick", action="store_true", help="fewer repeats, smaller cases")
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run only these benchmarks")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS, help="directory for CSV, JSON and PNG")
     args = parser.parse_args(argv)

@@ -27,12 +27,14 @@ With ``prior`` the births come from the problem's μ_b instead:
 
 Newborns from μ_b have no carried V and ∇V, so prior arms spend a second oracle
 pass per step. Under jit every shape is static: events are masks, moves are
-index gathers.
+index gathers. Each step draws its random numbers once (:func:`random_words`):
+the event of unit i is u_i < p_i with u_i = k/2^b from a uint32 word, and the
+moves take uniform integers from further words. With ``probability="linear"``
+the units whose αΔt|β| exceeded 1 (clipped to probability 1) are counted in
+``Info.clipped``; reduce Δt or α, or use ``"exp"``, when it is not 0.
 """
 
 from __future__ import annotations
-
-import warnings
 
 import jax
 import jax.numpy as jnp
@@ -40,7 +42,17 @@ import optax
 
 from mfbd import _checks
 from mfbd.problems.base import Problem
-from mfbd.schemes.base import Scheme, State, check_step_parameters, gather_units, new_lineages, where_units
+from mfbd.schemes.base import (
+    Scheme,
+    State,
+    check_step_parameters,
+    gather_units,
+    new_lineages,
+    random_words,
+    uniform_below,
+    unit_interval,
+    where_units,
+)
 from mfbd.schemes.schedules import rate_schedule
 from mfbd.schemes.splitting import build_scheme, check_order
 
@@ -52,50 +64,27 @@ CONTROLS = ("rebalance", "pairing")
 PRIORS = (None, "fill_deficit", "replace_killed")
 
 
-def _warn_clipped(clipped):
-    if not clipped:
-        return
-    warnings.warn(
-        "birth-death: alpha*dt*|beta| exceeded 1 and was clipped to probability 1; "
-        "reduce dt or alpha, or use probability='exp'",
-        RuntimeWarning,
-        stacklevel=2,
-    )
-
-
 def event_probability(rate: jax.Array, probability: str) -> jax.Array:
-    """p = 1 - exp(-rate) (``"exp"``) or clip(rate, 0, 1) (``"linear"``), rate = αΔt|β|."""
+    """p = 1 - exp(-rate) (``"exp"``) or clip(rate, 0, 1) (``"linear"``), rate = αΔt|β|.
+
+    Units with rate > 1 under ``"linear"`` are counted in ``Info.clipped``.
+    """
     if probability == "exp":
         return -jnp.expm1(-rate)
-    _warn_if_clipped(jnp.any(rate > 1))
     return jnp.clip(rate, 0.0, 1.0)
 
 
-@jax.custom_batching.custom_vmap
-def _warn_if_clipped(clipped):
-    """Warn from the host on the steps that clip only (a cond, not every step)."""
-    jax.lax.cond(clipped, lambda: jax.debug.callback(_warn_clipped, clipped), lambda: None)
-    return clipped
-
-
-@_warn_if_clipped.def_vmap
-def _warn_if_clipped_vmap(axis_size, in_batched, clipped):
-    # Plain vmap would turn the cond into a select that calls back on every step
-    # (a host round trip per step); reduce the flag over the batch first instead.
-    (batched,) = in_batched
-    _warn_if_clipped(jnp.any(clipped) if batched else clipped)
-    return clipped, batched
-
-
-def rebalance_sources(key, kill, duplicate):
+def rebalance_sources(key, kill, duplicate, words=None):
     """Indices of the n units after removing ``kill``, appending ``duplicate`` and
     restoring n by uniform deletion or uniform duplication.
 
+    ``words``: ``[2n]`` uint32 random words (default: drawn from ``key``).
     Returns ``(source [n], filled [n] bool, size m)``: ``filled`` marks the slots
     beyond the m units that survived the reaction (the deficit).
     """
     n = kill.shape[0]
-    k_order, k_fill = jax.random.split(key)
+    if words is None:
+        words = random_words(key, 2 * n)
     unit = jnp.concatenate([jnp.arange(n), jnp.arange(n)])
     valid = jnp.concatenate([~kill, duplicate])
     m = jnp.sum(valid)
@@ -105,22 +94,27 @@ def rebalance_sources(key, kill, duplicate):
     # events changes nothing. (Only a tie at the cut, probability ~2n/2³¹, breaks
     # by index.) Single-operand integer sorts: an argsort of floats is ~4x slower.
     top = jnp.iinfo(jnp.int32).max
-    priority = (jax.random.bits(k_order, (2 * n,), jnp.uint32) >> 1).astype(jnp.int32)
+    priority = (words >> 1).astype(jnp.int32)
     priority = jnp.where(valid, jnp.minimum(priority, top - 1), top)
     chosen = valid & (priority <= jnp.sort(priority)[n - 1])
     kept = jnp.sort(jnp.where(chosen, jnp.arange(2 * n), 2 * n))[:n]
     j = jnp.arange(n)
-    fill = jax.random.randint(k_fill, (n,), 0, jnp.maximum(m, 1))
+    # The deficit's uniform survivors reuse the first n words: priorities matter
+    # only when m > n, the fill only when m < n.
+    fill = uniform_below(words[:n], jnp.maximum(m, 1))
     slot = jnp.where(j < m, kept, kept[fill])  # a deficit: copies of uniform survivors
     source = jnp.where(m > 0, unit[slot], j)  # extinction: keep the population
     return source, (j >= m) & (m > 0), m
 
 
-def pairing_sources(key, kill, duplicate):
-    """Indices after simultaneous pairing moves (see the module docstring)."""
+def pairing_sources(key, kill, duplicate, words=None):
+    """Indices after simultaneous pairing moves (see the module docstring); ``words``: ``[n]`` uint32
+    random words (default: drawn from ``key``)."""
     n = kill.shape[0]
+    if words is None:
+        words = random_words(key, n)
     j = jnp.arange(n)
-    partner = (j + jax.random.randint(key, (n,), 1, n)) % n  # uniform among the others
+    partner = (j + 1 + uniform_below(words, max(n - 1, 1))) % n  # uniform among the others
     source = jnp.where(kill, partner, j)
     writer = jnp.zeros(n, jnp.int32).at[partner].max(jnp.where(duplicate, j + 1, 0).astype(jnp.int32))
     return jnp.where(writer > 0, writer - 1, source)
@@ -206,34 +200,41 @@ def birth_death(
         return evaluate(k_data, new_lineages(state, mask)._replace(particles=particles, opt_state=opt_state))
 
     def reaction(key, state: State, a_h, evaluate):
-        # The jumps use V as it is; newborns get their own pass.
+        """One draw of uint32 words for the whole jump: n for the events, then 2n
+        (rebalance) or n (pairing) for the moves; μ_b arms split off two keys. The
+        jumps use V as it is; newborns get their own (counted) pass."""
         n = state.potential.shape[0]
         v = state.potential
         weights = jax.nn.softmax(state.log_weights)
         beta = v - jnp.dot(weights, v) if rates == "centred" else v
-        p = event_probability(a_h * jnp.abs(beta), probability)
-        k_event, k_move, k_prior, k_data = jax.random.split(key, 4)
-        event = jax.random.uniform(k_event, (n,), p.dtype) < p
+        rate = a_h * jnp.abs(beta)
+        p = event_probability(rate, probability)
+        clipped = jnp.sum(rate > 1).astype(jnp.int32) if probability == "linear" else jnp.zeros((), jnp.int32)
+        if prior is not None:
+            key, k_prior, k_data = jax.random.split(key, 3)
+        moves = 0 if prior == "replace_killed" else (n if control == "pairing" else 2 * n)
+        words = random_words(key, n + moves)
+        event = unit_interval(words[:n], p.dtype) < p
         kill = event & (beta > 0)
         duplicate = event & (beta < 0)
 
         if prior == "replace_killed":
             new = place_newborns(k_prior, k_data, state, kill, evaluate)
-            return new, jnp.sum(kill), jnp.sum(kill)
+            return new, jnp.sum(kill), jnp.sum(kill), clipped
 
         if control == "pairing":
-            new = gather_units(state, pairing_sources(k_move, kill, duplicate))
-            return new, jnp.sum(kill), jnp.sum(duplicate)
+            new = gather_units(state, pairing_sources(None, kill, duplicate, words[n:]))
+            return new, jnp.sum(kill), jnp.sum(duplicate), clipped
 
-        source, deficit, _ = rebalance_sources(k_move, kill, duplicate)
+        source, deficit, _ = rebalance_sources(None, kill, duplicate, words[n:])
         new = gather_units(state, source)
         born = jnp.sum(duplicate)
         if prior == "fill_deficit":
             new = place_newborns(k_prior, k_data, new, deficit, evaluate)
             born = born + jnp.sum(deficit)
-        return new, jnp.sum(kill), born
+        return new, jnp.sum(kill), born, clipped
 
-    options.update(periodic=periodic)
+    options.update(periodic=periodic, equal_weights=True)
     return build_scheme(
         problem, dt, reaction, rate=rate, noise=noise, optimizer=optimizer, transport=transport, reaction_order=1,
         **options,

@@ -56,6 +56,7 @@ from mfbd.schemes.base import (
     effective_sample_size,
     fixed_order,
     lineage_counts,
+    lineage_counts_uniform,
     uniform_log_weights,
 )
 from mfbd.schemes.schedules import RateSchedule
@@ -78,7 +79,7 @@ INTEGRATORS = ("euler", "heun")
 ORDERS = (1, 2)
 _DEFAULT_OPTIONS = dict(gradient="carried", splitting="lie", integrator="euler")
 
-# A reaction maps (key, state, rate, evaluate) to (state, killed, born). The
+# A reaction maps (key, state, rate, evaluate) to (state, killed, born[, clipped]). The
 # state holds V and ∇V at its particles; rate = α_k·h for the sub-step h;
 # evaluate(key, state) refreshes V, ∇V and E at the state's particles and weights.
 Reaction = Callable[..., tuple[State, jax.Array, jax.Array]]
@@ -161,6 +162,7 @@ def build_scheme(
     reaction_order: int = 2,
     conserve_mass: bool = True,
     periodic: bool = False,
+    equal_weights: bool = False,
 ) -> Scheme:
     """Assemble transport, oracle passes and a reaction into a :class:`Scheme`.
 
@@ -183,6 +185,8 @@ def build_scheme(
         μ = Σ_i e^{log w_i} δ_{θ_i} (conic descent); True: μ has weights softmax(log w).
       periodic: wrap the positions into the torus [0, L)^d of ``problem.period``
         after each transport (a problem without a period is refused).
+      equal_weights: True when the weights stay 1/n (birth-death): the lineage
+        counts need no weights (:func:`~mfbd.schemes.base.lineage_counts_uniform`).
     """
     check_options(optimizer, gradient, splitting, integrator)
     if reaction is not None and splitting == "strang" and integrator == "heun" and gradient == "carried":
@@ -260,13 +264,15 @@ def build_scheme(
         return particles, opt_state
 
     def react(key, state: State, h):
+        """``(state, killed, born, clipped)`` of the reaction over the sub-step h."""
         zero = jnp.zeros((), jnp.int32)
         if reaction is None:
-            return state, zero, zero
+            return state, zero, zero, zero
         a_h = rate.times(state.step, h)
         if not isinstance(a_h, float):
             a_h = jnp.asarray(a_h).astype(state.potential.dtype)
-        return reaction(key, state, a_h, evaluate)
+        new, killed, born, *clipped = reaction(key, state, a_h, evaluate)
+        return new, killed, born, clipped[0] if clipped else zero
 
     def transported(k_noise, k_data, state: State) -> State:
         particles, opt_state = state.particles, state.opt_state
@@ -280,15 +286,15 @@ def build_scheme(
         if splitting == "lie":
             weights = jax.nn.softmax(state.log_weights)
             moved = transported(k_noise, k_data, state)
-            new, killed, born = react(k_react, moved, dt)
+            new, killed, born, clipped = react(k_react, moved, dt)
         else:
             half = dt / 2 if _checks._is_concrete(dt) else dt * 0.5
-            first, killed, born = react(jax.random.fold_in(k_react, 1), state, half)
+            first, killed, born, clipped = react(jax.random.fold_in(k_react, 1), state, half)
             first = evaluate(jax.random.fold_in(k_data, 2), first)
             weights = jax.nn.softmax(first.log_weights)
             moved = transported(k_noise, k_data, first)
-            new, killed_2, born_2 = react(k_react, moved, half)
-            killed, born = killed + killed_2, born + born_2
+            new, killed_2, born_2, clipped_2 = react(k_react, moved, half)
+            killed, born, clipped = killed + killed_2, born + born_2, clipped + clipped_2
         if gradient == "fresh":
             new = evaluate(jax.random.fold_in(k_data, 1), new)
         energy = moved.energy
@@ -302,6 +308,8 @@ def build_scheme(
         ess = effective_sample_size(w)
         if reaction is None or not copies:
             lineages, effective = jnp.sum(w > 0).astype(jnp.int32), ess
+        elif equal_weights:
+            lineages, effective = lineage_counts_uniform(new.lineage, ess.dtype)
         else:
             lineages, effective = lineage_counts(new.lineage, w)
         info = Info(
@@ -315,6 +323,7 @@ def build_scheme(
             effective_lineages=effective,
             oracle_passes=jnp.asarray(evaluate.take(), jnp.int32),
             mass=jnp.ones_like(energy) if conserve_mass else jnp.sum(jnp.exp(new.log_weights)),
+            clipped=jnp.asarray(clipped, jnp.int32),
         )
         return new, info
 

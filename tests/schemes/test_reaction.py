@@ -134,19 +134,23 @@ def test_duplicates_carry_their_optimizer_state():
         np.testing.assert_array_equal(state.opt_state[0].nu, (2 * state.particles) ** 2)
 
 
-def test_linear_probability_clipping_warns_instead_of_nan():
+def test_linear_probability_clipping_is_counted_instead_of_nan():
+    # αΔt|β| = 25|U| > 1 for most units: their probability is clipped to 1 and counted in Info.clipped
+    # (a count, not a host callback inside the step; it was a RuntimeWarning before issue 24).
     problem = _problem()
     scheme = mfbd.birth_death(problem, 0.5, 50.0, rates="uncentred", probability="linear", transport=False)
     state = scheme.init(problem.init_particles(jax.random.key(0), 50))
-    with pytest.warns(RuntimeWarning, match="clipped"):
-        state, info = jax.jit(scheme.step)(jax.random.key(1), state)
-        jax.effects_barrier()
-    assert np.isfinite(np.asarray(state.particles)).all()
-    exp_scheme = mfbd.birth_death(problem, 0.5, 50.0, transport=False)
+    rate = 0.5 * 50.0 * np.abs(np.asarray(state.potential))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        jax.jit(exp_scheme.step)(jax.random.key(1), exp_scheme.init(state.particles))
-        jax.effects_barrier()
+        state, info = jax.jit(scheme.step)(jax.random.key(1), state)
+    assert int(info.clipped) == int((rate > 1).sum()) > 0
+    assert np.isfinite(np.asarray(state.particles)).all()
+    exp_scheme = mfbd.birth_death(problem, 0.5, 50.0, transport=False)
+    _, info = jax.jit(exp_scheme.step)(jax.random.key(1), exp_scheme.init(state.particles))
+    assert int(info.clipped) == 0
+    _, trace = mfbd.simulate(jax.random.key(2), scheme, scheme.init(state.particles), 4, record_every=2)
+    assert trace["clipped"].shape == (2,) and int(trace["clipped"].sum()) > 0  # summed over a record like killed
 
 
 def test_rebalance_restores_n_by_uniform_deletion_or_duplication():

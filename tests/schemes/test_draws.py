@@ -1,0 +1,94 @@
+"""The reaction's fused random draws (issue 24) against JAX's Threefry, exact integer arithmetic and
+their laws; lineage counts against a plain NumPy count."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mfbd.schemes.base import (
+    _threefry2x32,
+    lineage_counts,
+    lineage_counts_uniform,
+    random_words,
+    uniform_below,
+    unit_interval,
+)
+from mfbd.schemes.birth_death import rebalance_sources
+
+
+def test_block_function_is_jax_threefry():
+    # jax.random.bits (partitionable Threefry) is x0 ^ x1 of the blocks (0, i) under the key's words.
+    if not jax.config.jax_threefry_partitionable:
+        pytest.skip("needs jax_threefry_partitionable")
+    key = jax.random.key(11)
+    k = jax.random.key_data(key)
+    i = jnp.arange(4097, dtype=jnp.uint32)
+    x0, x1 = _threefry2x32(k[0], k[1], jnp.zeros_like(i), i)
+    np.testing.assert_array_equal(x0 ^ x1, jax.random.bits(key, (4097,), jnp.uint32))
+
+
+def test_words_are_uniform_and_independent_of_the_size():
+    words = np.asarray(random_words(jax.random.key(3), 100_001), np.float64)
+    np.testing.assert_array_equal(random_words(jax.random.key(3), 7), words[:7].astype(np.uint32))
+    u = words / 2.0**32
+    n = u.size  # mean 1/2 and variance 1/12 within 5 standard errors; a lag-1 correlation near 0
+    assert abs(u.mean() - 0.5) < 5 * np.sqrt(1 / 12 / n)
+    assert abs(u.var() - 1 / 12) < 5 * np.sqrt(1 / 180 / n)
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 5 / np.sqrt(n)
+    other = np.asarray(random_words(jax.random.key(4), 1000))
+    assert (other != words[:1000].astype(np.uint32)).mean() > 0.99
+
+
+def test_uniform_below_is_the_high_word_of_the_product():
+    rng = np.random.default_rng(0)
+    words = rng.integers(0, 2**32, 20_000, dtype=np.uint64)
+    for m in (1, 2, 3, 200, 65_535, 65_536, 70_001, 2**31 - 1):
+        got = np.asarray(uniform_below(jnp.asarray(words.astype(np.uint32)), m))
+        np.testing.assert_array_equal(got, (words * m) >> 32)
+    assert np.asarray(uniform_below(jnp.asarray([0, 2**32 - 1], jnp.uint32), 7)).tolist() == [0, 6]
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_unit_interval_is_exact_and_in_range(dtype):
+    with jax.enable_x64(dtype == jnp.float64):
+        words = jnp.asarray([0, 1, 2**31, 2**32 - 1], jnp.uint32)
+        u = np.asarray(unit_interval(words, dtype), np.float64)
+        bits = min(32, jnp.finfo(dtype).nmant + 1)
+        np.testing.assert_array_equal(u, (np.asarray(words, np.uint64) >> (32 - bits)) / 2.0**bits)
+        assert u.max() < 1.0 and u.min() == 0.0
+
+
+def test_rebalance_deletes_uniformly_in_a_surplus():
+    # n = 6, every unit duplicated: m = 12 slots, 6 kept; each slot is kept with probability 1/2.
+    n, trials = 6, 4000
+    kill, dup = jnp.zeros(n, bool), jnp.ones(n, bool)
+    keys = jax.random.split(jax.random.key(5), trials)
+    sources = np.asarray(jax.vmap(lambda k: rebalance_sources(k, kill, dup)[0])(keys))
+    counts = np.stack([np.bincount(s, minlength=n) for s in sources])  # copies of each unit kept: 0, 1 or 2
+    # Each unit's two slots: P(both kept) = C(10,4)/C(12,6) = 210/924, mean copies 1.
+    assert abs(counts.mean() - 1.0) < 1e-12
+    p_two = 210 / 924
+    assert abs((counts == 2).mean() - p_two) < 5 * np.sqrt(p_two * (1 - p_two) / (trials * n))
+
+
+def test_lineage_counts_match_a_plain_count():
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        ids = rng.integers(0, 40, 64).astype(np.int32)
+        w = rng.random(64) * (rng.random(64) < 0.8)
+        w /= w.sum()
+        mass = {i: w[ids == i].sum() for i in np.unique(ids)}
+        count, effective = lineage_counts(jnp.asarray(ids), jnp.asarray(w))
+        assert int(count) == sum(m > 0 for m in mass.values())
+        np.testing.assert_allclose(float(effective), 1 / sum(m * m for m in mass.values()), rtol=1e-12)
+
+
+def test_lineage_counts_for_equal_weights_match_the_general_count():
+    rng = np.random.default_rng(2)
+    for n in (1, 5, 64):
+        ids = jnp.asarray(rng.integers(0, 9, n).astype(np.int32))
+        count, effective = lineage_counts_uniform(ids, jnp.float64)
+        want = lineage_counts(ids, jnp.full(n, 1.0 / n, jnp.float64))
+        assert int(count) == int(want[0])
+        np.testing.assert_allclose(float(effective), float(want[1]), rtol=1e-12)
