@@ -25,7 +25,7 @@ from mfbd.problems.gaussian_laws import kde_stationary_covariance
 from mfbd.simulate import run_chunk
 
 COV = np.array([[1.0, 0.6], [0.6, 2.0]])
-SIZES = (100, 300, 1000)
+SIZES = (100, 1000)
 BANDWIDTHS = (0.5, 0.25)
 DT, BURN, AVERAGE, EVERY = 0.01, 200, 200, 10
 

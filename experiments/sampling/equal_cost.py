@@ -44,7 +44,7 @@ def cases(quick: bool):
     scale = 50 if quick else 1
     out = {}
     for name, target, n, t_lan, t_bd, bandwidths, metrics in (
-        ("four_modes", four, 500, 300.0, 10.0, (1.0, 0.3, "p=32"), ("mmd2", "w1", "mean_error", "cov_error")),
+        ("four_modes", four, 500, 300.0, 10.0, (1.0, 0.3, "median", "p=32"), ("mmd2", "w1", "mean_error", "cov_error")),
         ("gaussian", gauss, 1000, 20.0, 6.0, ("median", 0.5), ("mean_error", "cov_error")),
     ):
         n = 50 if quick else n
