@@ -9,9 +9,10 @@ steps per call through :func:`mfbd.simulate.run_chunk`; calls are timed round-ro
 
 Rows: every birth–death arm over the Langevin step (target ≤ 8 for the full KDE at fixed h), the
 median bandwidth over the fixed-h step (target ≤ 1.5), the subsampled density estimate
-(``neighbours=p``) and the leave-one-out option. Then the accuracy of the cheaper estimates on a
-fixed cloud (the start, mode 1, and 500 exact draws of π): the mean and sd over 200 keys of
-log ρ̂_p(θ_i) - log ρ̂(θ_i), and the median bandwidth's estimate against the exact median of all pairs.
+(``neighbours=p``) and the leave-one-out option; the double well's step at n = 100 (study (b)).
+Then the accuracy of the cheaper estimates on a fixed cloud (the start, mode 1, and 500 exact draws
+of π): the mean and sd over 200 keys of log ρ̂_p(θ_i) - log ρ̂(θ_i), and the median bandwidth's
+estimate against the exact median of all pairs.
 """
 
 from __future__ import annotations
@@ -56,6 +57,24 @@ def timings(target, dtype, repeats):
         run = jax.jit(jax.vmap(run_chunk(scheme, 1, STEPS, lambda s: {})))
         calls[name] = lambda run=run, states=states: run(keys, states)
     return interleaved(calls, repeats)
+
+
+def double_well_timings(repeats):
+    """The double-well study's step (n = 100, h = 0.15, 8 seeds, 1-D): Langevin, BD-Langevin, reweighting."""
+    target = make_target("double_well", b=4.0)
+    problem = sampling(target, bandwidth=0.15)
+    schemes = {"dw langevin": mfbd.gradient_flow(problem.extras["transport_only"], DT, noise=1.0)}
+    schemes["dw bd h=0.15"] = mfbd.birth_death(problem, DT, 1.0, noise=1.0)
+    schemes["dw reweighting h=0.15"] = mfbd.reweighting(problem, DT, 1.0, noise=1.0)
+    keys = jax.random.split(jax.random.key(0), 8)
+    calls = {}
+    for name, scheme in schemes.items():
+        states = jax.jit(jax.vmap(lambda k, s=scheme: s.init(target.init_particles(k, 100))))(keys)
+        run = jax.jit(jax.vmap(run_chunk(scheme, 1, 100, lambda s: {})))
+        calls[name] = lambda run=run, states=states: run(keys, states)
+    t = interleaved(calls, repeats)
+    return [{"case": name, "ms/step": t.median(name) / 100 * 1e3, "ratio to Langevin": t.ratio(name, "dw langevin")}
+            for name in schemes]  # fmt: skip
 
 
 def estimate_accuracy(target, dtype, keys: int = 200):
@@ -109,6 +128,8 @@ def main(argv=None):
     table = [{k: getattr(r, k) for k in columns} | {"met": r.met} for r in rows]
     print(f"n = {N}, d = 2, {SEEDS} seeds vmapped, {STEPS} steps per call, {dtype.__name__}, four-mode target")
     print(md_table(table, list(table[0])))
+    well = double_well_timings(5 if args.quick else 15)
+    print(md_table(well, list(well[0])))
     accuracy = estimate_accuracy(target, dtype, 50 if args.quick else 200)
     print(md_table(accuracy, list(accuracy[0])))
     return rows, accuracy
