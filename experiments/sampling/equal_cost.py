@@ -20,7 +20,7 @@ import numpy as np
 
 import mfbd
 from experiments.benchmarks.common import interleaved
-from experiments.common import md_table, write_rows
+from experiments.common import md_table, read_rows, write_rows
 from experiments.sampling.common import ensemble, out_dir
 from mfbd.problems import gaussian, make_target, moment_errors, sampling, sampling_observer
 from mfbd.simulate import run_chunk
@@ -95,13 +95,29 @@ def main(quick=False, seeds=None, out=None):
         table += equal_cost_rows(case, curves, metrics)
     folder = out_dir("equal_cost", out)
     write_rows(folder / "curves.csv", rows)
-    write_rows(folder / "equal_cost.csv", table)
-    cols = list(table[0])
-    (folder / "table.md").write_text(md_table(table, cols) + "\n")
-    print(md_table(table, cols))
+    tables(folder)
 
 
-def equal_cost_rows(case, curves, metrics, times=(1.0, 2.0, 5.0, 10.0)):
+def tables(folder):
+    """``equal_cost.csv`` and ``table.md`` from ``curves.csv`` (rerun alone: ``tables(out_dir("equal_cost"))``)."""
+    rows = read_rows(folder / "curves.csv")
+    table = []
+    for case in dict.fromkeys(r["case"] for r in rows):
+        mine = [r for r in rows if r["case"] == case]
+        metrics = [m for m in ("mmd2", "w1", "mean_error", "cov_error") if mine[0][m] != ""]
+        curves = {}
+        for arm in dict.fromkeys(r["arm"] for r in mine):
+            sel = [r for r in mine if r["arm"] == arm]
+            curves[arm] = {k: np.array([r[k] for r in sel], float) for k in ("time", "seconds", *metrics)}
+        table += equal_cost_rows(case, curves, metrics)
+    columns = list(dict.fromkeys(k for r in table for k in r))
+    write_rows(folder / "equal_cost.csv", table, columns)
+    text = md_table([{k: r.get(k, "") for k in columns} for r in table], columns)
+    (folder / "table.md").write_text(text + "\n")
+    print(text)
+
+
+def equal_cost_rows(case, curves, metrics, times=(1.0, 2.0, 3.0, 6.0, 10.0)):
     """Each birth–death arm at ``times`` against Langevin at the same t and at the same wall-clock."""
     lan = curves["langevin"]
     per_step_lan = lan["seconds"][-1] / round(lan["time"][-1] / DT)
@@ -120,9 +136,9 @@ def equal_cost_rows(case, curves, metrics, times=(1.0, 2.0, 5.0, 10.0)):
                 row[f"langevin_{m}_same_t"] = float(np.interp(t, lan["time"], lan[m]))
                 row[f"langevin_{m}_same_wallclock"] = float(np.interp(t_cost, lan["time"], lan[m]))
             rows.append(row)
-        for m in metrics[:1]:
-            plateau = float(np.mean(lan[m][lan["time"] >= 0.7 * lan["time"][-1]]))
-            rows.append({"case": case, "arm": f"langevin plateau ({m}, last 30% of t)", "t": float(lan["time"][-1])})
-            rows[-1][m] = plateau
+    for m in metrics[:2]:
+        plateau = float(np.mean(lan[m][lan["time"] >= 0.7 * lan["time"][-1]]))
+        rows.append({"case": case, "arm": f"langevin plateau ({m}, last 30% of t)", "t": float(lan["time"][-1])})
+        rows[-1][m] = plateau
     columns = list(rows[0])
     return [{k: r.get(k, "") for k in columns} for r in rows]
