@@ -256,10 +256,6 @@ def sampling(
         log_rho_i = log_rho_at_particles(jax.random.fold_in(key, 1), centred, weights, h2)
         log_rho_j = jax.lax.stop_gradient(log_rho_i)
 
-        if rate == "kl":  # Σ_j w_j K_h(θ_j - θ_i)/ρ̂(θ_j), the "kl" rate's extra term; w_j/ρ̂(θ_j) ≤ 1/K_h(0)
-            u = jnp.exp(log_w - log_rho_j - 0.5 * others.shape[1] * jnp.log(2 * jnp.pi * h2))
-            back_i = _sums(centred, centred, u, h2, block_size)
-
         if transport == "blob":
 
             def log_rho(theta):
@@ -274,7 +270,10 @@ def sampling(
             v_plus, grad = map_rows(jax.value_and_grad(log_v), particles, block_size)
             grad = grad - grad_log_pi
         else:
-            v_plus = log_rho_i + back_i - 1.0 if rate == "kl" else log_rho_i
+            v_plus = log_rho_i
+            if rate == "kl":  # + Σ_j w_j K_h(θ_j - θ_i)/ρ̂(θ_j) - 1, with w_j/ρ̂(θ_j) ≤ 1/K_h(0)
+                u = jnp.exp(log_w - log_rho_j - 0.5 * others.shape[1] * jnp.log(2 * jnp.pi * h2))
+                v_plus = v_plus + _sums(centred, centred, u, h2, block_size) - 1.0
             grad = -grad_log_pi
         energy = jnp.dot(weights, log_rho_i - log_pi_i)
         return Evaluation(v_plus - log_pi_i, grad, energy)
