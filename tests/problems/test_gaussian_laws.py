@@ -152,6 +152,7 @@ def _particle_moments(n, seeds, h, steps, m0, v0, leave_one_out=False, average_f
     return {k: np.asarray(v).mean(axis=1) for k, v in trace.items()}
 
 
+@pytest.mark.slow
 def test_particle_mean_follows_the_mean_field_transient():
     """n = 400, 8 seeds, h = 0.5, from N(3, 1/4): at t = 1 the mean (dm/dt = -(1 + αC)m) and the variance
     of the particles agree with scheme A's n = ∞ law (the grid recursion, Δt = 0.01) within 4 standard
