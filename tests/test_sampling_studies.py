@@ -22,7 +22,7 @@ def test_equal_cost_reads_langevin_at_the_same_wallclock():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("study", ["equal_cost", "covariance_bias"])
+@pytest.mark.parametrize("study", ["covariance_bias"])  # equal_cost --quick compiles 16 programs: 468 s at load 10
 def test_sampling_study_smoke(tmp_path, study):
     import importlib
 
