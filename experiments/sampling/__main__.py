@@ -6,7 +6,7 @@ import time
 
 import jax
 
-STUDIES = ("gaussian", "double_well", "four_modes")
+STUDIES = ("gaussian", "double_well", "four_modes", "equal_cost", "covariance_bias")
 
 
 def main(argv=None):

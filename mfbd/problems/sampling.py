@@ -30,13 +30,26 @@ enter ρ̂.
 
 **Bandwidth.** A number h > 0, or ``"median"``: h = med/√(2 log n), with med² the
 w-weighted median of the pairwise squared distances ‖θ_i - θ_j‖², i ≠ j (the
-SVGD heuristic), recomputed at every evaluation. Cost: 40 bisection sweeps over
-the m(m-1) pairs of m = min(n, 256) particles per evaluation (O(40 m²) time, O(m²)
-memory; a sort was slower on CPU); when n > 256 the m particles are a uniform random subset drawn with the
-evaluation key, so h is then an estimate of the heuristic. (Measured on 2 shared CPU
-cores, n = 500 in 2-D: an exact sort over all n² pairs cost 183 ms per step, a
-sort over 256 particles 35–40 ms, this bisection 5 ms, against 1–2 ms for the
-pairwise sums with a fixed h.)
+SVGD heuristic), recomputed at every evaluation: over all pairs when n(n - 1) ≤
+``num_pairs`` = 4096, else over 4096 uniform random pairs i ≠ j drawn with the
+evaluation key and weighted by w_i w_j (an estimate of the heuristic, relative error
+about 1%), by 40 bisection sweeps over those pairs (XLA's sort is slower on CPU).
+
+**Cost.** At the particles themselves ρ̂(θ_i) ≥ w_i K_h(0) > 0, so the pairwise sums
+Σ_j w_j e^{-‖θ_i - θ_j‖²/2h²} are taken directly (one matmul for the distances and
+one exp per pair, no log-sum-exp max pass; weights scaled by max w, so only a unit of
+relative weight below 1e-308 could underflow, and it is floored). The exp of the n²
+pairs is the floor of the cost; two options cut it:
+
+* ``leave_one_out=True``: ρ̂₋ᵢ(θ_i) = Σ_{j≠i} w_j K_h(θ_i - θ_j)/(1 - w_i), which drops
+  the self-term w_i K_h(0), a finite-n bias of the "pde" rate (it inflates ρ̂, hence V,
+  at isolated particles in the tails, so the reaction kills the tails);
+* ``neighbours=p``: the sum over j ≠ i replaced by ((n - 1)/(p - 1)) times its sum
+  over p - 1 other particles drawn at random without replacement at every
+  evaluation (windows of a random permutation): an unbiased estimate of ρ̂(θ_i), whose
+  logarithm is biased by about -Var/(2ρ̂²) = O(1/p); cost n(p - 1) pairs instead of n².
+
+Both are options of the ``"pde"`` rate with Langevin transport.
 """
 
 from __future__ import annotations
@@ -76,30 +89,73 @@ def kde_log_density(x, particles, weights, bandwidth, block_size: int = 1024):
     return map_rows(lambda t: jax.nn.logsumexp(log_w + _log_kernel_rows(t, particles, h2)), x, block_size)
 
 
-def median_bandwidth(particles, weights, key=None, max_particles: int = 256):
-    """The median heuristic h = med/√(2 log n) over at most ``max_particles`` particles
-    (a random subset drawn with ``key`` beyond that; see the module docstring for its cost)."""
+def _weighted_median(values, weights, sweeps: int = 40):
+    """The smallest v with Σ_{values ≤ v} weights ≥ ½ Σ weights, to 2⁻ˢʷᵉᵉᵖˢ of max(values), by bisection
+    (compare-and-sum sweeps: XLA's sort on CPU costs more than 40 sweeps over 4096 values)."""
+    half = 0.5 * jnp.sum(weights)
+
+    def bisect(_, bounds):
+        lo, hi = bounds
+        mid = 0.5 * (lo + hi)
+        below = jnp.sum(jnp.where(values <= mid, weights, 0.0)) >= half
+        return jnp.where(below, lo, mid), jnp.where(below, mid, hi)
+
+    return jax.lax.fori_loop(0, sweeps, bisect, (jnp.zeros((), values.dtype), jnp.max(values)))[1]
+
+
+def median_bandwidth(particles, weights, key=None, num_pairs: int = 4096):
+    """The median heuristic h = med/√(2 log n) over the pairs i ≠ j weighted by w_i w_j: exact (to 2⁻⁴⁰ of the
+    largest distance) when n(n - 1) ≤ ``num_pairs``, else over ``num_pairs`` uniform random pairs i ≠ j drawn
+    with ``key``, each weighted by w_i w_j (a consistent estimate of the weighted median)."""
     n = particles.shape[0]
     if n < 2:
         raise ValueError("bandwidth='median' needs at least 2 particles")
-    if n > max_particles:
-        index = jax.random.permutation(jax.random.key(0) if key is None else key, n)[:max_particles]
-        particles, weights = particles[index], weights[index]
-    m = particles.shape[0]
     x = jax.lax.stop_gradient(particles)
-    sq = jnp.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)
-    pair_w = jnp.where(jnp.eye(m, dtype=bool), 0.0, weights[:, None] * weights[None, :])
-    half = 0.5 * jnp.sum(pair_w)
-
-    def bisect(_, bounds):  # the smallest t with Σ_{d² ≤ t} w_i w_j ≥ half, to 2⁻⁴⁰ of max d²
-        lo, hi = bounds
-        mid = 0.5 * (lo + hi)
-        below = jnp.sum(jnp.where(sq <= mid, pair_w, 0.0)) >= half
-        return jnp.where(below, lo, mid), jnp.where(below, mid, hi)
-
-    med2 = jax.lax.fori_loop(0, 40, bisect, (jnp.zeros((), x.dtype), jnp.max(sq)))[1]
+    if n * (n - 1) <= num_pairs:
+        i, j = (a.ravel() for a in jnp.meshgrid(jnp.arange(n), jnp.arange(n), indexing="ij"))
+    else:
+        k_i, k_j = jax.random.split(jax.random.key(0) if key is None else key)
+        i = jax.random.randint(k_i, (num_pairs,), 0, n)
+        j = (i + jax.random.randint(k_j, (num_pairs,), 1, n)) % n
+    pair_w = jnp.where(i == j, 0.0, weights[i] * weights[j])
+    med2 = _weighted_median(jnp.sum((x[i] - x[j]) ** 2, axis=-1), pair_w)
     med2 = jnp.maximum(med2, jnp.finfo(x.dtype).eps)  # all particles coincide: any h > 0 will do
     return jnp.sqrt(med2 / float(2.0 * np.log(n)))
+
+
+def _pair_sums(rows, others, vector, h2, exclude=None):
+    """Σ_j v_j e^{-‖r - θ_j‖²/2h²} for each row r ``[m, d]`` of ``rows`` (one matmul and one exp per pair);
+    ``exclude [m]`` drops the term j = exclude[r] (the row's own particle)."""
+    sq = jnp.sum(rows * rows, -1)[:, None] + jnp.sum(others * others, -1)[None, :]
+    sq = sq - 2.0 * jnp.matmul(rows, others.T, precision=jax.lax.Precision.HIGHEST)
+    kernel = jnp.exp(-jnp.maximum(sq, 0.0) / (2.0 * h2))
+    if exclude is not None:
+        kernel = jnp.where(exclude[:, None] == jnp.arange(others.shape[0])[None, :], 0.0, kernel)
+    return kernel @ vector
+
+
+def _neighbour_sums(key, x, vector, h2, p):
+    """((n - 1)/(p - 1)) Σ_{j ∈ S_i} v_j e^{-‖θ_i - θ_j‖²/2h²} over p - 1 random others S_i (the window
+    after i in a random permutation): an unbiased estimate of the sum over j ≠ i, n(p - 1) pairs."""
+    n = x.shape[0]
+    perm = jax.random.permutation(key, n)
+    window = perm[(jnp.arange(n)[:, None] + jnp.arange(1, p)[None, :]) % n]  # [n, p - 1], row k for perm[k]
+    neighbours = jnp.zeros((n, p - 1), jnp.int32).at[perm].set(window.astype(jnp.int32))
+    sq = jnp.sum((x[:, None, :] - x[neighbours]) ** 2, axis=-1)
+    return (n - 1) / (p - 1) * jnp.sum(jnp.exp(-sq / (2.0 * h2)) * vector[neighbours], axis=-1)
+
+
+def _sums(rows, others, vector, h2, block_size, exclude=None):
+    """:func:`_pair_sums` in blocks of ``block_size`` rows (memory O(n · block_size))."""
+    if rows.shape[0] <= block_size:
+        return _pair_sums(rows, others, vector, h2, exclude)
+    index = jnp.zeros(rows.shape[0], jnp.int32) if exclude is None else exclude
+
+    def row(item):
+        r, i = item
+        return _pair_sums(r[None], others, vector, h2, None if exclude is None else i[None])[0]
+
+    return jax.lax.map(row, (rows, index), batch_size=block_size)
 
 
 def sampling(
@@ -108,6 +164,8 @@ def sampling(
     bandwidth: float | str = "median",
     rate: str = "pde",
     transport: str = "langevin",
+    leave_one_out: bool = False,
+    neighbours: int | None = None,
     init_particles: Callable[[jax.Array, int], jax.Array] | None = None,
     block_size: int = 1024,
     name: str | None = None,
@@ -120,6 +178,9 @@ def sampling(
       bandwidth: h > 0 of the Gaussian kernel, or ``"median"`` (recomputed each evaluation).
       rate: ``"pde"`` or ``"kl"`` (which V drives the reaction).
       transport: ``"langevin"`` (gradient field ∇U; use ``noise=1``) or ``"blob"`` (∇V; ``noise=0``).
+      leave_one_out: ρ̂ at θ_i without the particle's own kernel (``"pde"``, ``"langevin"`` only).
+      neighbours: p ≥ 2: estimate ρ̂(θ_i) from p - 1 random other particles per evaluation
+        (``"pde"``, ``"langevin"`` only; None: all n).
       init_particles: ``(key, n) -> [n, d]`` μ₀ (default: the target's start).
       block_size: rows of the pairwise sums evaluated at once.
       name: the problem's name (default ``sampling[target,rate,transport]``).
@@ -127,10 +188,11 @@ def sampling(
     Returns:
       A :class:`~mfbd.problems.Problem` whose oracle gives V, the transport
       gradient and E_h (up to log Z). ``extras`` holds the target, the rate, the
-      transport and ``bandwidth_of(particles, weights, key)``; with
-      ``transport="langevin"`` also ``"transport_only"``: ``non_interacting(-log π)``,
-      the same transport field without the O(n²) KDE, for pure-transport (Langevin)
-      runs, whose V and E are then U = -log π, not V and E_h.
+      transport, ``bandwidth_of(particles, weights, key)`` and ``cost(n)``, the work of one
+      oracle pass at n particles (``grad_evals`` of ∇log π, ``kernel_evals`` of K_h pairs,
+      ``bandwidth_pairs`` of the median); with ``transport="langevin"`` also
+      ``"transport_only"``: ``non_interacting(-log π)``, the same transport field without the
+      O(n²) KDE, for pure-transport (Langevin) runs, whose V and E are then U = -log π, not V and E_h.
 
     Example:
       >>> import jax, mfbd
@@ -147,6 +209,10 @@ def sampling(
         choice("bandwidth", bandwidth, ("median",))
     else:
         positive("bandwidth", bandwidth)
+    if neighbours is not None and check_size("neighbours", neighbours) < 2:
+        raise ValueError(f"neighbours must be at least 2 (the particle and one other), got {neighbours}")
+    if (leave_one_out or neighbours is not None) and (rate, transport) != ("pde", "langevin"):
+        raise ValueError("leave_one_out and neighbours work with rate='pde', transport='langevin' only")
     target = log_target if isinstance(log_target, Target) else None
     log_pi = target.log_density if target is not None else log_target
     init = init_particles if init_particles is not None else (target.init_particles if target else None)
@@ -161,37 +227,66 @@ def sampling(
 
     log_pi_and_grad = jax.vmap(jax.value_and_grad(log_pi))
 
+    def log_rho_at_particles(key, x, weights, h2):
+        """log ρ̂(θ_i) (or its leave-one-out or p-neighbour estimate) from the scaled weights w/max w."""
+        n, d = x.shape
+        if neighbours is not None and neighbours > n:
+            raise ValueError(f"neighbours = {neighbours} exceeds the n = {n} particles; choose p ≤ n")
+        w_max = jnp.max(weights)
+        scaled = weights / w_max
+        if neighbours is not None:
+            sums = _neighbour_sums(key, x, scaled, h2, neighbours)
+        else:
+            sums = _sums(x, x, scaled, h2, block_size, jnp.arange(n) if leave_one_out else None)
+        if leave_one_out:
+            sums = sums / jnp.maximum(1.0 - weights, jnp.finfo(x.dtype).tiny)
+        elif neighbours is not None:
+            sums = sums + scaled
+        log_norm = 0.5 * d * jnp.log(2 * jnp.pi * h2)
+        return jnp.log(jnp.maximum(sums, jnp.finfo(x.dtype).tiny)) + jnp.log(w_max) - log_norm
+
     @jax.jit
     def evaluate(particles, weights, key=None):
+        key = jax.random.key(0) if key is None else key
         others = jax.lax.stop_gradient(particles)
+        centred = others - jnp.mean(others, axis=0)  # same distances, smaller norms in ‖a‖² + ‖b‖² - 2a·b
         log_w = _log_weights(weights)
         h2 = jax.lax.stop_gradient(bandwidth_of(others, weights, key)) ** 2
         log_pi_i, grad_log_pi = log_pi_and_grad(particles)
-
-        def log_rho(theta):
-            return jax.nn.logsumexp(log_w + _log_kernel_rows(theta, others, h2))
-
-        log_rho_i = map_rows(log_rho, others, block_size)
+        log_rho_i = log_rho_at_particles(jax.random.fold_in(key, 1), centred, weights, h2)
         log_rho_j = jax.lax.stop_gradient(log_rho_i)
 
-        def back(theta):  # Σ_j w_j K_h(θ_j - θ)/ρ̂(θ_j), the "kl" rate's extra term
-            return jnp.exp(jax.nn.logsumexp(log_w - log_rho_j + _log_kernel_rows(theta, others, h2)))
-
-        def log_v(theta):  # V(θ) + log π(θ)
-            return log_rho(theta) + back(theta) - 1.0 if rate == "kl" else log_rho(theta)
-
         if transport == "blob":
+
+            def log_rho(theta):
+                return jax.nn.logsumexp(log_w + _log_kernel_rows(theta, others, h2))
+
+            def back(theta):
+                return jnp.exp(jax.nn.logsumexp(log_w - log_rho_j + _log_kernel_rows(theta, others, h2)))
+
+            def log_v(theta):  # V(θ) + log π(θ)
+                return log_rho(theta) + back(theta) - 1.0 if rate == "kl" else log_rho(theta)
+
             v_plus, grad = map_rows(jax.value_and_grad(log_v), particles, block_size)
             grad = grad - grad_log_pi
         else:
-            v_plus = log_rho_i + map_rows(back, others, block_size) - 1.0 if rate == "kl" else log_rho_i
+            v_plus = log_rho_i
+            if rate == "kl":  # + Σ_j w_j K_h(θ_j - θ_i)/ρ̂(θ_j) - 1, with w_j/ρ̂(θ_j) ≤ 1/K_h(0)
+                u = jnp.exp(log_w - log_rho_j - 0.5 * others.shape[1] * jnp.log(2 * jnp.pi * h2))
+                v_plus = v_plus + _sums(centred, centred, u, h2, block_size) - 1.0
             grad = -grad_log_pi
         energy = jnp.dot(weights, log_rho_i - log_pi_i)
         return Evaluation(v_plus - log_pi_i, grad, energy)
 
+    def cost(n: int) -> dict:
+        pairs = n * (neighbours - 1) if neighbours is not None else n * n
+        passes = {("pde", "langevin"): 1, ("kl", "langevin"): 2, ("pde", "blob"): 2, ("kl", "blob"): 3}
+        median = 0 if bandwidth != "median" else min(n * (n - 1), 4096)
+        return {"grad_evals": n, "kernel_evals": pairs * passes[rate, transport], "bandwidth_pairs": median}
+
     label = target.name if target is not None else "custom"
     extras = {"target": target, "rate": rate, "transport": transport, "bandwidth": bandwidth}
-    extras["bandwidth_of"] = bandwidth_of
+    extras |= {"bandwidth_of": bandwidth_of, "cost": cost, "leave_one_out": leave_one_out, "neighbours": neighbours}
     name = name or f"sampling[{label},{rate},{transport}]"
     if transport == "langevin":
         extras["transport_only"] = non_interacting(lambda x: -log_pi(x), init, name=f"{name}:transport_only")

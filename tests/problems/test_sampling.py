@@ -242,3 +242,80 @@ def test_bad_log_targets_give_one_line_errors():
         sampling(lambda t: jnp.log(t[0]), init_particles=start)  # log of negative x
     with pytest.raises(ValueError, match="unknown target"):
         make_target("banana")
+
+
+def test_leave_one_out_drops_the_self_term():
+    """ρ̂₋ᵢ(θ_i) = Σ_{j≠i} w_j K_h(θ_i - θ_j)/(1 - w_i) against unblocked numpy, blocked or not."""
+    x, w = _cloud(n=29)
+    xn, wn, d = np.asarray(x), np.asarray(w), 2
+    sq = ((xn[:, None] - xn[None]) ** 2).sum(-1)
+    k = np.exp(-sq / (2 * H * H)) / (2 * np.pi * H * H) ** (d / 2)
+    ref = np.log(((k - np.diag(np.diag(k))) @ wn) / (1 - wn)) - np.asarray(jax.vmap(TARGET.log_density)(x))
+    for block in (1024, 4):
+        ev = sampling(TARGET, bandwidth=H, leave_one_out=True, block_size=block).evaluate(x, w)
+        np.testing.assert_allclose(ev.potential, ref, rtol=1e-12)
+
+
+def test_neighbour_estimate_is_exact_with_all_others_and_unbiased_with_few():
+    x, w = _cloud(n=40)
+    full = sampling(TARGET, bandwidth=H).evaluate(x, w)
+    every = sampling(TARGET, bandwidth=H, neighbours=40).evaluate(x, w, jax.random.key(3))
+    np.testing.assert_allclose(every.potential, full.potential, rtol=1e-12)
+    chex.assert_trees_all_close(every.grad_potential, full.grad_potential)
+    few = sampling(TARGET, bandwidth=H, neighbours=5)
+    log_pi = jax.vmap(TARGET.log_density)(x)
+    keys = jax.random.split(jax.random.key(4), 400)
+    rho = np.exp(np.asarray(jax.vmap(lambda k: few.evaluate(x, w, k).potential + log_pi)(keys)))
+    exact = np.exp(np.asarray(full.potential + log_pi))
+    assert np.all(np.abs(rho.mean(0) - exact) <= 4 * rho.std(0) / np.sqrt(400) + 1e-12)  # ρ̂_p is unbiased
+    assert np.any(rho.std(0) > 0.01 * exact)  # and random
+
+
+def test_sampled_median_bandwidth_estimates_the_exact_median():
+    """n = 200 (39 800 ordered pairs > 4096): the mean over 50 keys of the sampled-pair median is within
+    4 standard errors of the exact one (its O(1/num_pairs) bias is far below that)."""
+    x = jnp.asarray(np.random.default_rng(1).normal(size=(200, 2)) * [1.0, 3.0])
+    w = jnp.full(200, 1 / 200)
+    xn = np.asarray(x)
+    exact = np.sqrt(np.median(((xn[:, None] - xn[None]) ** 2).sum(-1)[~np.eye(200, dtype=bool)]) / (2 * np.log(200)))
+    hs = np.asarray(
+        jax.vmap(lambda k: mfbd.problems.median_bandwidth(x, w, k))(jax.random.split(jax.random.key(0), 50))
+    )
+    assert abs(hs.mean() - exact) <= 4 * hs.std(ddof=1) / np.sqrt(50)
+    assert 0 < hs.std() < 0.05 * exact
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"neighbours": 1}, "neighbours must be at least 2"),
+        ({"neighbours": 2.5}, "neighbours must be a positive integer"),
+        ({"neighbours": 8, "rate": "kl"}, "work with rate='pde', transport='langevin' only"),
+        ({"leave_one_out": True, "transport": "blob"}, "work with rate='pde', transport='langevin' only"),
+    ],
+)
+def test_bad_density_estimate_options_give_one_line_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        sampling(TARGET, bandwidth=H, **kwargs)
+    with pytest.raises(ValueError, match="exceeds the n = 12 particles"):
+        sampling(TARGET, bandwidth=H, neighbours=13).evaluate(*_cloud())
+
+
+def test_cost_counts_the_pairs_each_oracle_pass_evaluates():
+    """extras["cost"](n): ∇log π once per particle; K_h pairs n² per pairwise pass (1 for "pde", 2 for "kl",
+    and the blob rows' own), n(p - 1) with neighbours; the median's sampled pairs."""
+    cost = {
+        (rate, transport): sampling(TARGET, bandwidth=H, rate=rate, transport=transport).extras["cost"](100)
+        for rate in ("pde", "kl")
+        for transport in ("langevin", "blob")
+    }
+    assert {k: c["kernel_evals"] // 10_000 for k, c in cost.items()} == {
+        ("pde", "langevin"): 1,
+        ("kl", "langevin"): 2,
+        ("pde", "blob"): 2,
+        ("kl", "blob"): 3,
+    }
+    assert all(c["grad_evals"] == 100 and c["bandwidth_pairs"] == 0 for c in cost.values())
+    assert sampling(TARGET, bandwidth=H, neighbours=8).extras["cost"](100)["kernel_evals"] == 700
+    assert sampling(TARGET, bandwidth="median").extras["cost"](100)["bandwidth_pairs"] == 4096
+    assert sampling(TARGET, bandwidth="median").extras["cost"](10)["bandwidth_pairs"] == 90

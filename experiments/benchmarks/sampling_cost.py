@@ -1,0 +1,139 @@
+"""Benchmark: the cost of a birth–death Langevin step against a Langevin step (sampling mode).
+
+``python -m experiments.benchmarks.sampling_cost [--quick] [--f32]``
+
+The four-mode target, n = 500 particles in d = 2, 10 seeds vmapped in one program, Δt = 0.01,
+α = 1, float64 (the sampling studies' setting; ``--f32`` for float32). Every arm runs ``STEPS``
+steps per call through :func:`mfbd.simulate.run_chunk`; calls are timed round-robin in one process
+(:func:`experiments.benchmarks.common.interleaved`) and each ratio is the median over rounds.
+
+Rows: every birth–death arm over the Langevin step (target ≤ 8 for the full KDE at fixed h), the
+median bandwidth over the fixed-h step (target ≤ 1.5), the subsampled density estimate
+(``neighbours=p``) and the leave-one-out option; the double well's step at n = 100 (study (b)).
+Then the accuracy of the cheaper estimates on a fixed cloud (the start, mode 1, and 500 exact draws
+of π): the mean and sd over 200 keys of log ρ̂_p(θ_i) - log ρ̂(θ_i), and the median bandwidth's
+estimate against the exact median of all pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import mfbd
+from experiments.benchmarks.common import Row, interleaved
+from experiments.common import md_table
+from mfbd.problems import kde_log_density, make_target, median_bandwidth, sampling
+from mfbd.simulate import run_chunk
+
+N, SEEDS, DT, H, STEPS = 500, 10, 0.01, 1.0, 20
+NEIGHBOURS = (16, 32, 64)
+
+
+def arms(target):
+    """name -> scheme; ``langevin`` runs on the problem's ``transport_only`` (no KDE)."""
+    fixed = sampling(target, bandwidth=H)
+    out = {"langevin": mfbd.gradient_flow(fixed.extras["transport_only"], DT, noise=1.0)}
+    out["langevin+kde pass"] = mfbd.gradient_flow(fixed, DT, noise=1.0)
+    out["bd pde h=1"] = mfbd.birth_death(fixed, DT, 1.0, noise=1.0)
+    out["bd pde median"] = mfbd.birth_death(sampling(target, bandwidth="median"), DT, 1.0, noise=1.0)
+    out["bd kl h=1"] = mfbd.birth_death(sampling(target, bandwidth=H, rate="kl"), DT, 1.0, noise=1.0)
+    out["bd pde h=1 leave-one-out"] = mfbd.birth_death(
+        sampling(target, bandwidth=H, leave_one_out=True), DT, 1.0, noise=1.0
+    )
+    for p in NEIGHBOURS:
+        out[f"bd pde h=1 p={p}"] = mfbd.birth_death(sampling(target, bandwidth=H, neighbours=p), DT, 1.0, noise=1.0)
+    return out
+
+
+def timings(target, dtype, repeats):
+    keys = jax.random.split(jax.random.key(0), SEEDS)
+    calls = {}
+    for name, scheme in arms(target).items():
+        states = jax.jit(jax.vmap(lambda k, s=scheme: s.init(target.init_particles(k, N).astype(dtype))))(keys)
+        run = jax.jit(jax.vmap(run_chunk(scheme, 1, STEPS, lambda s: {})))
+        calls[name] = lambda run=run, states=states: run(keys, states)
+    return interleaved(calls, repeats)
+
+
+def double_well_timings(repeats):
+    """The double-well study's step (n = 100, h = 0.15, 8 seeds, 1-D): Langevin, BD-Langevin, reweighting."""
+    target = make_target("double_well", b=4.0)
+    problem = sampling(target, bandwidth=0.15)
+    schemes = {"dw langevin": mfbd.gradient_flow(problem.extras["transport_only"], DT, noise=1.0)}
+    schemes["dw bd h=0.15"] = mfbd.birth_death(problem, DT, 1.0, noise=1.0)
+    schemes["dw reweighting h=0.15"] = mfbd.reweighting(problem, DT, 1.0, noise=1.0)
+    keys = jax.random.split(jax.random.key(0), 8)
+    calls = {}
+    for name, scheme in schemes.items():
+        states = jax.jit(jax.vmap(lambda k, s=scheme: s.init(target.init_particles(k, 100))))(keys)
+        run = jax.jit(jax.vmap(run_chunk(scheme, 1, 100, lambda s: {})))
+        calls[name] = lambda run=run, states=states: run(keys, states)
+    t = interleaved(calls, repeats)
+    return [{"case": name, "ms/step": t.median(name) / 100 * 1e3, "ratio to Langevin": t.ratio(name, "dw langevin")}
+            for name in schemes]  # fmt: skip
+
+
+def estimate_accuracy(target, dtype, keys: int = 200):
+    """Bias and spread of log ρ̂_p and of the sampled median against the full computations."""
+    clouds = {"start": target.init_particles(jax.random.key(8), N), "pi": target.sample(jax.random.key(9), N)}
+    rows = []
+    for cloud, x in clouds.items():
+        x = x.astype(dtype)
+        w = jnp.full((N,), 1.0 / N, dtype)
+        full = kde_log_density(x, x, w, H)
+        for p in NEIGHBOURS:
+            problem = sampling(target, bandwidth=H, neighbours=p)
+            log_pi = jax.vmap(target.log_density)(x)
+            estimate = jax.vmap(lambda k, pr=problem, x=x, w=w, lp=log_pi: pr.evaluate(x, w, k).potential + lp)
+            diff = np.asarray(estimate(jax.random.split(jax.random.key(1), keys)) - full[None])
+            rows.append({"cloud": cloud, "estimate": f"log ρ̂, p={p}", "bias": float(diff.mean())})
+            rows[-1] |= {
+                "sd": float(diff.std()),
+                "relative to": "sd of log ρ̂ over the cloud",
+                "scale": float(full.std()),
+            }
+        sq = np.sum((np.asarray(x)[:, None] - np.asarray(x)[None]) ** 2, -1)[~np.eye(N, dtype=bool)]
+        exact = np.sqrt(np.median(sq) / (2 * np.log(N)))
+        hs = np.asarray(
+            jax.vmap(lambda k, x=x, w=w: median_bandwidth(x, w, k))(jax.random.split(jax.random.key(2), keys))
+        )
+        rows.append({"cloud": cloud, "estimate": "median h, 4096 pairs", "bias": float(hs.mean() / exact - 1)})
+        rows[-1] |= {"sd": float(hs.std() / exact), "relative to": "exact median h", "scale": float(exact)}
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.sampling_cost")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--f32", action="store_true", help="float32 instead of float64")
+    args = parser.parse_args(argv)
+    jax.config.update("jax_enable_x64", not args.f32)
+    dtype = jnp.float32 if args.f32 else jnp.float64
+    target = make_target("four_mode_mixture")
+    t = timings(target, dtype, 5 if args.quick else 15)
+    base, fixed = "langevin", "bd pde h=1"
+
+    def row(name, baseline, target_=""):
+        value, base_value = t.median(name) / STEPS * 1e3, t.median(baseline) / STEPS * 1e3
+        return Row(benchmark="sampling_cost", case=name, value=value, unit="ms/step", baseline=baseline,
+                   baseline_value=base_value, ratio=t.ratio(name, baseline), target=target_)  # fmt: skip
+
+    rows = [row(name, base, "<= 8" if name == fixed else "") for name in t.times]
+    rows.append(row("bd pde median", fixed, "<= 1.5"))
+    columns = ("case", "value", "unit", "baseline", "ratio", "target")
+    table = [{k: getattr(r, k) for k in columns} | {"met": r.met} for r in rows]
+    print(f"n = {N}, d = 2, {SEEDS} seeds vmapped, {STEPS} steps per call, {dtype.__name__}, four-mode target")
+    print(md_table(table, list(table[0])))
+    well = double_well_timings(5 if args.quick else 15)
+    print(md_table(well, list(well[0])))
+    accuracy = estimate_accuracy(target, dtype, 50 if args.quick else 200)
+    print(md_table(accuracy, list(accuracy[0])))
+    return rows, accuracy
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Exact Gaussian laws of the sampling dynamics (numpy), the references of the sampling tests.
+
+For a Gaussian target π = N(m_π, Σ), U(θ) = ½(θ - m_π)ᵀΣ⁻¹(θ - m_π), each flow below keeps a
+Gaussian law μ = N(m, C), because the field it transports with and the potential it reacts with
+are linear and quadratic in θ:
+
+* **Fokker–Planck** (the Wasserstein gradient flow of KL(μ‖π), Langevin), ∂_t μ = ∇·(μ∇U) + Δμ:
+  dm/dt = -Σ⁻¹(m - m_π), dC/dt = -Σ⁻¹C - CΣ⁻¹ + 2I.
+* **Reaction** ∂_t μ = -α(V - V̄)μ with V(θ) = ½θᵀAθ + bᵀθ: d E_μ[f]/dt = -α Cov_μ(f, V), so
+  dm/dt = -αC(Am + b), and the tilt μ e^{-αδt V} adds αδt A to the precision: dC/dt = -αCAC.
+  - exact density, V = log(μ/π) (Fisher–Rao flow of KL): A = Σ⁻¹ - C⁻¹, Am + b = Σ⁻¹(m - m_π);
+    in closed form log μ_t = e^{-αt} log μ₀ + (1 - e^{-αt}) log π + const.
+  - the ``"pde"`` rate with a Gaussian KDE of bandwidth h, V = log(K_h * μ) + U with
+    K_h * μ = N(m, C + h²I): A = Σ⁻¹ - (C + h²I)⁻¹, and again Am + b = Σ⁻¹(m - m_π) (the h-terms
+    cancel in the mean).
+
+Birth–death Langevin with the KDE reaction in the mean-field limit (n = ∞) therefore obeys
+
+.. math::
+
+   \\dot m = -(I + αC)Σ^{-1}(m - m_π), \\qquad
+   \\dot C = -Σ^{-1}C - CΣ^{-1} + 2I - αC[Σ^{-1} - (C + h^2 I)^{-1}]C,
+
+whose stationary covariance is biased by the smoothing: C* ≠ Σ for h > 0 (:func:`kde_stationary_covariance`).
+With h = 0 and α = 1 it is the Wasserstein–Fisher–Rao flow of KL, solved in closed form in 1-D
+by :func:`wfr_law`. :func:`fokker_planck_step`, :func:`fisher_rao_step`, :func:`lie_step` and
+:func:`strang_step` are its exact sub-flows and their splittings (1-D).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "fisher_rao_step",
+    "fokker_planck_step",
+    "kde_langevin_law",
+    "kde_langevin_rhs",
+    "kde_stationary_covariance",
+    "lie_step",
+    "split_law",
+    "strang_step",
+    "wfr_law",
+]
+
+
+def kde_langevin_rhs(m, C, sigma, alpha, h, m_pi=None):
+    """``(dm/dt, dC/dt)`` of birth–death Langevin with the KDE "pde" reaction (module equations), d-D."""
+    m, C, sigma = np.asarray(m, float), np.asarray(C, float), np.atleast_2d(np.asarray(sigma, float))
+    eye = np.eye(sigma.shape[0])
+    P = np.linalg.inv(sigma)
+    u = m - (np.zeros_like(m) if m_pi is None else np.asarray(m_pi, float))
+    dm = -(eye + alpha * C) @ P @ u
+    dC = -P @ C - C @ P + 2 * eye - alpha * C @ (P - np.linalg.inv(C + h * h * eye)) @ C
+    return dm, dC
+
+
+def kde_langevin_law(t, m0, C0, sigma, alpha, h, m_pi=None, steps_per_unit: int = 200):
+    """N(m_t, C_t) of :func:`kde_langevin_rhs` from N(m0, C0) at time t (classical RK4
+    with ``steps_per_unit`` steps per unit time: error below 1e-10 for the O(1) rates of the tests)."""
+    m, C = np.atleast_1d(np.asarray(m0, float)), np.atleast_2d(np.asarray(C0, float))
+    steps = max(1, int(np.ceil(t * steps_per_unit)))
+    dt = t / steps
+
+    def f(y):
+        dm, dC = kde_langevin_rhs(y[0], y[1], sigma, alpha, h, m_pi)
+        return dm, 0.5 * (dC + dC.T)
+
+    y = (m, C)
+    for _ in range(steps):
+        k1 = f(y)
+        k2 = f(tuple(a + 0.5 * dt * k for a, k in zip(y, k1, strict=True)))
+        k3 = f(tuple(a + 0.5 * dt * k for a, k in zip(y, k2, strict=True)))
+        k4 = f(tuple(a + dt * k for a, k in zip(y, k3, strict=True)))
+        y = tuple(a + dt / 6 * (p + 2 * q + 2 * r + s) for a, p, q, r, s in zip(y, k1, k2, k3, k4, strict=True))
+    return y
+
+
+def _stationary_variance(s, alpha, h):
+    """The root c ∈ (0, s] of 2(1 - c/s) + αc²(1/(c + h²) - 1/s) = 0, i.e. (times s(c + h²)) of
+    -αc³ + (αs - αh² - 2)c² + 2(s - h²)c + 2sh² = 0 (positive at 0, ≤ 0 at s: a root in between)."""
+    if h == 0 or alpha == 0:
+        return float(s)
+    h2 = h * h
+    roots = np.roots([-alpha, alpha * s - alpha * h2 - 2, 2 * (s - h2), 2 * s * h2])
+    real = np.sort(roots[np.abs(roots.imag) <= 1e-10 * max(1.0, s)].real)
+    inside = real[(real > 0) & (real <= s * (1 + 1e-12))]
+    if inside.size != 1:
+        raise ValueError(f"expected one stationary variance in (0, {s}], found {inside}")
+    return float(inside[0])
+
+
+def kde_stationary_covariance(sigma, alpha: float, h: float):
+    """The stationary covariance C* of :func:`kde_langevin_rhs` (n = ∞ birth–death Langevin with a KDE of bandwidth h).
+
+    .. math:: 0 = -Σ^{-1}C - CΣ^{-1} + 2I - αC[Σ^{-1} - (C + h^2 I)^{-1}]C .
+
+    Its solution shares Σ's eigenvectors Q: C* = Q diag(c_k) Qᵀ with c_k the root in (0, σ_k] of the
+    scalar equation 2(1 - c/σ_k) + αc²(1/(c + h²) - 1/σ_k) = 0 (for σ = 1, α = 1, h = 0.5:
+    c = 0.9328). c_k < σ_k for h > 0: the reaction pulls ρ̂ = μ * K_h, not μ, towards π.
+    """
+    sigma = np.atleast_2d(np.asarray(sigma, float))
+    evals, Q = np.linalg.eigh(sigma)
+    c = np.array([_stationary_variance(s, alpha, h) for s in evals])
+    return (Q * c) @ Q.T
+
+
+def wfr_law(t, m0, C0, m_pi, C_pi, alpha: float = 1.0):
+    """Mean and variance at t of the Wasserstein–Fisher–Rao flow of KL(μ‖π) in 1-D,
+    ∂_t μ = ∇·(μ∇U) + Δμ - α(log(μ/π) - KL)μ, π = N(m_π, C_π), from N(m0, C0).
+
+    With u = C - C_π and k = α + 2/C_π, the variance obeys du/dt = -ku - αu²/C_π (a Riccati
+    equation, linear in 1/u) and the mean d(m - m_π)/dt = -(1 + αC)(m - m_π)/C_π, so
+
+    .. math::
+
+       C_t = C_π + u_0 r_t, \\qquad r_t = 1/[(1 + c u_0) e^{kt} - c u_0], \\quad c = α/(αC_π + 2),
+
+       m_t = m_π + (m_0 - m_π) e^{t/C_π} r_t .
+
+    For α = 1 this is C_t = C_π + ((1/(C₀ - C_π) + 1/(C_π + 2)) e^{(1 + 2/C_π)t} - 1/(C_π + 2))⁻¹ and
+    m_t = m_π + (m₀ - m_π) e^{t/C_π}(C_t - C_π)/(C₀ - C_π) (the form of issue 25; r_t avoids the
+    0/0 at C₀ = C_π). ``t`` may be an array.
+    """
+    t = np.asarray(t, float)
+    u0 = C0 - C_pi
+    k = alpha + 2.0 / C_pi
+    cu = alpha / (alpha * C_pi + 2.0) * u0
+    r = 1.0 / ((1.0 + cu) * np.exp(k * t) - cu)
+    return m_pi + (m0 - m_pi) * np.exp(t / C_pi) * r, C_pi + u0 * r
+
+
+def fokker_planck_step(m, C, tau, m_pi, C_pi):
+    """The exact Fokker–Planck (W) flow over time τ in 1-D (the Ornstein–Uhlenbeck law):
+    m ← m_π + e^{-τ/C_π}(m - m_π), C ← C_π + e^{-2τ/C_π}(C - C_π)."""
+    decay = np.exp(-tau / C_pi)
+    return m_pi + decay * (m - m_pi), C_pi + decay**2 * (C - C_pi)
+
+
+def fisher_rao_step(m, C, tau, m_pi, C_pi, alpha: float = 1.0):
+    """The exact Fisher–Rao (FR) flow of KL over time τ in 1-D, log μ ← e^{-ατ} log μ + (1 - e^{-ατ}) log π:
+    precision 1/C ← e^{-ατ}/C + (1 - e^{-ατ})/C_π, and C⁻¹m likewise."""
+    keep = np.exp(-alpha * tau)
+    precision = keep / C + (1 - keep) / C_pi
+    return (keep * m / C + (1 - keep) * m_pi / C_pi) / precision, 1.0 / precision
+
+
+def lie_step(m, C, tau, m_pi, C_pi, alpha: float = 1.0):
+    """FR(τ) ∘ W(τ): transport first, then the reaction (the particle schemes' order)."""
+    m, C = fokker_planck_step(m, C, tau, m_pi, C_pi)
+    return fisher_rao_step(m, C, tau, m_pi, C_pi, alpha)
+
+
+def strang_step(m, C, tau, m_pi, C_pi, alpha: float = 1.0):
+    """FR(τ/2) ∘ W(τ) ∘ FR(τ/2) (``splitting="strang"``)."""
+    m, C = fisher_rao_step(m, C, tau / 2, m_pi, C_pi, alpha)
+    m, C = fokker_planck_step(m, C, tau, m_pi, C_pi)
+    return fisher_rao_step(m, C, tau / 2, m_pi, C_pi, alpha)
+
+
+def split_law(t, steps: int, splitting: str, m0, C0, m_pi, C_pi, alpha: float = 1.0):
+    """Mean and variance after ``steps`` exact split steps of τ = t/steps (``"lie"`` or ``"strang"``):
+    the n = ∞, h = 0 law of a split particle scheme with exact sub-flows; its error against
+    :func:`wfr_law` is O(τ) for Lie, O(τ²) for Strang."""
+    one = {"lie": lie_step, "strang": strang_step}[splitting]
+    m, C = float(m0), float(C0)
+    for _ in range(steps):
+        m, C = one(m, C, t / steps, m_pi, C_pi, alpha)
+    return m, C
