@@ -30,6 +30,8 @@ source_suffix = {".md": "myst-nb", ".rst": "restructuredtext"}
 exclude_patterns = ["_build", "jupyter_execute", "**.ipynb_checkpoints"]
 
 html_theme = "furo"
+# MathJax from the copy sphinx-mathjax-offline puts in _static (never a CDN): formulas render offline.
+mathjax_path = "mathjax/tex-chtml.js"
 html_title = f"mfbd {release}"
 
 # API reference: members follow each module's __all__; NamedTuple fields and

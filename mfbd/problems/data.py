@@ -167,7 +167,7 @@ def with_weight_decay(problem: Problem, weight_decay: float) -> Problem:
 
     .. math:: V_i ← V_i + λ|θ_i|², \\quad ∇V_i ← ∇V_i + 2λθ_i, \\quad E ← E + λ Σ_i w_i |θ_i|²,
 
-    with |θ|² summed over every leaf of the unit.
+    with the squared norm of θ summed over every leaf of the unit.
     """
     nonnegative("weight_decay", weight_decay)
     inner = getattr(problem.evaluate, "__wrapped__", problem.evaluate)  # weights are checked by the new Problem
