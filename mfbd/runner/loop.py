@@ -30,8 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mfbd.config.sampling import with_energy
-from mfbd.config.schema import Config, GradientFlowArm, make_observe, make_problem, make_scheme
+from mfbd.config.schema import KINDS, Config, kind_of, make_observe, make_problem, make_scheme
 from mfbd.config.sweep import Sweep, describe
 from mfbd.config.toml import ConfigError
 from mfbd.runner._io import CHECKPOINT, CONFIG, METRICS
@@ -91,16 +90,18 @@ class Sigint:
             self.previous = None
 
 
-def arm_problem(problem, arm):
-    """The problem an arm's scheme runs on: a gradient_flow arm of a sampling problem uses the problem's
-    ``transport_only`` oracle (pure Langevin never uses the O(n²) density estimate); others ``problem``."""
-    return problem.extras.get("transport_only", problem) if type(arm) is GradientFlowArm else problem
+def arm_problem(problem, arm, section=None):
+    """The problem an arm's scheme runs on: the problem kind's ``arm_problem`` (a gradient_flow arm of a sampling
+    problem uses its ``transport_only`` oracle); ``section`` is the problem config (None: any kind's rule)."""
+    kind = kind_of(section) if section is not None else KINDS["sampling"]
+    return kind.arm_problem(problem, arm)
 
 
-def arm_observe(observe, problem, arm):
-    """The observer of one arm: an arm run on ``transport_only`` (:func:`arm_problem`) records E_h of
-    ``problem`` itself (:func:`~mfbd.config.sampling.with_energy`)."""
-    return observe if arm_problem(problem, arm) is problem else with_energy(observe, problem)
+def arm_observe(observe, problem, arm, section=None):
+    """The observer of one arm: the problem kind's ``arm_observe`` (an arm run on ``transport_only`` records
+    E_h of ``problem`` itself, :func:`~mfbd.config.sampling.with_energy`)."""
+    kind = kind_of(section) if section is not None else KINDS["sampling"]
+    return kind.arm_observe(observe, problem, arm)
 
 
 def first_bad(trace: dict, state) -> np.ndarray:
@@ -194,13 +195,13 @@ class Group:
 
     def _scheme(self, a: _Arm, params=None):
         """The arm's scheme: cached when nothing is traced, else built from the traced ``params``."""
-        problem, steps = arm_problem(self.problem, a.arm), self.config.run.steps
+        problem, steps = arm_problem(self.problem, a.arm, self.config.problem), self.config.run.steps
         if not a.fields:
             return make_scheme(problem, a.arm, steps)
         return make_scheme.__wrapped__(problem, dataclasses.replace(a.arm, **params), steps)
 
     def _observer(self, a: _Arm):
-        return arm_observe(self.observe, self.problem, a.arm)
+        return arm_observe(self.observe, self.problem, a.arm, self.config.problem)
 
     def _program(self, a: _Arm, records: int):
         every = self.config.run.record_every
