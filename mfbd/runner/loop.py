@@ -159,6 +159,7 @@ class Group:
         self.current = None  # (arm, step, state, failed) after the last chunk written
         self.failures: list[str] = []
         self.wall: dict[str, float] = {}
+        self.cost: dict[str, tuple[np.ndarray, float, float]] = {}  # per arm: passes [B], wall (s), its clock
         self.checkpoint = self._checkpoint(spec)
 
     def _checkpoint(self, spec) -> Checkpoint:
@@ -256,7 +257,21 @@ class Group:
                 finally:
                     self.wall[a.name] = self.wall.get(a.name, 0.0) + time.perf_counter() - t0
 
+    def _add_cost(self, a: _Arm, trace: dict):
+        """Add the cost columns to a chunk's trace: ``passes``, the running sum of ``oracle_passes`` (init's pass
+        included), and ``wall``, the arm's seconds of run time since its start (resumes included), at the end of
+        the chunk for its last record and linearly interpolated for the others (one compiled call has no clock)."""
+        passes, wall, clock = self.cost[a.name]
+        now = time.perf_counter()
+        end = wall + now - clock
+        trace["passes"] = passes[:, None] + np.cumsum(np.asarray(trace["oracle_passes"], np.int64), axis=1)
+        records = trace["passes"].shape[1]
+        ramp = wall + (end - wall) * np.arange(1, records + 1) / records
+        trace["wall"] = np.broadcast_to(ramp, trace["passes"].shape)
+        self.cost[a.name] = (trace["passes"][:, -1].copy(), end, now)
+
     def _write(self, writer, a: _Arm, trace: dict, failed: dict, upto: dict | None = None):
+        self._add_cost(a, trace)
         seeds, upto = len(self.seeds), upto or {}
         if self.plain:
             if 0 not in failed or 0 in upto:
@@ -303,6 +318,7 @@ class Group:
         params, entry = self._batch(a)
         failed = {int(v): s for v, s in status.get("failed", {}).items()}
         if status["status"] == "pending":
+            self.cost[a.name] = (np.zeros(len(a.values) * len(self.seeds), np.int64), 0.0, time.perf_counter())
             state = self._place(self._init(a, params, entry))
             trace = jax.device_get(_initial_fn(self._observer(a))(state))
             upto = self._stopped(a, trace, state, failed)
@@ -314,6 +330,8 @@ class Group:
         else:  # running: continue from the checkpointed state
             treedef = jax.tree_util.tree_structure(self._template(a))
             saved = [jnp.asarray(x) for x in self.checkpoint.states[a.name]]
+            cost = self.checkpoint.costs.get(a.name, {"passes": [0] * (len(a.values) * len(self.seeds)), "wall": 0.0})
+            self.cost[a.name] = (np.asarray(cost["passes"], np.int64), float(cost["wall"]), time.perf_counter())
             state = self._place(jax.tree_util.tree_unflatten(treedef, saved))
         step = status["step"]
         run_keys = self.run_keys if len(a.values) == 1 else self.run_keys[entry]
@@ -338,6 +356,9 @@ class Group:
         """Checkpoint an arm (and snapshot its particles unless ``snapshot`` is False); ``state`` None: every
         value failed, so the arm keeps its last checkpointed state and step."""
         entry = {"status": status, "step": step}
+        if a.name in self.cost:  # the cost columns' running values, so that a resumed run continues them
+            passes, wall, _ = self.cost[a.name]
+            self.checkpoint.costs[a.name] = {"passes": passes.tolist(), "wall": wall}
         if not self.plain:
             entry["failed"] = {str(v): s for v, s in failed.items()}
         if state is None:
