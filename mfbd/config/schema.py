@@ -41,7 +41,7 @@ from mfbd.config import sampling as _sampling
 from mfbd.config import schedules as _schedules_config
 from mfbd.config import toml as _toml
 from mfbd.config.kinds import ProblemKind
-from mfbd.config.problems import BUNDLED, GaussianMixture1D, StudentTeacher, _default, options
+from mfbd.config.problems import BUNDLED, Digits, GaussianMixture1D, StudentTeacher, TorusMMD, _default, options
 from mfbd.config.sampling import Sampling
 from mfbd.config.toml import ConfigError, apply_overrides, field, read_toml
 from mfbd.problems.base import Problem
@@ -184,7 +184,7 @@ class Config:
 
     name: str
     description: str
-    problem: GaussianMixture1D | StudentTeacher | Sampling
+    problem: GaussianMixture1D | StudentTeacher | Sampling | Digits | TorusMMD
     run: Run
     arms: tuple[tuple[str, Arm], ...]
 
