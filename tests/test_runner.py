@@ -91,7 +91,7 @@ def test_run_directory(exp1_run):
     assert len(rows) == 3 * 2 * (40 // 10 + 1)
     columns = ["arm", "seed", "step", "time", "energy", "mean_potential", "killed", "born", "ess"]
     # Info's lineage counts (issue 10), the oracle passes summed over each record (issue 21), total mass (issue 26)
-    assert list(rows[0]) == [*columns, "lineages", "effective_lineages", "oracle_passes", "mass"]
+    assert list(rows[0]) == [*columns, "lineages", "effective_lineages", "oracle_passes", "mass", "passes", "wall"]
     assert {(r["arm"], r["seed"], r["step"]) for r in rows} == {
         (a, s, str(k)) for a in ("gd", "bd", "bd_prior") for s in "01" for k in range(0, 41, 10)
     }
