@@ -150,7 +150,7 @@ BAD_SETS = [
     ),
     (
         ["arms.gd.alpha=1"],
-        "'arms.gd.alpha' is not an option of scheme 'gradient_flow' (only of 'birth_death', 'reweighting')",
+        "'arms.gd.alpha' is not an option of scheme 'gradient_flow' (only of 'birth_death', 'reweighting', 'conic')",
     ),
     (["problem.dim=3"], "'problem.dim' is not an option of name 'gaussian_mixture_1d' (only of 'student_teacher')"),
     (["arms.new.dt=0.1"], "missing required key 'arms.new.scheme'"),

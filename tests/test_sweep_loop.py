@@ -11,6 +11,7 @@ import sys
 
 import jax
 import pytest
+from conftest import without_wall
 
 from mfbd import runner
 from mfbd.cli import main, run_config
@@ -172,7 +173,7 @@ def test_three_parts_fill_one_directory_and_equal_one_process_bit_for_bit(tmp_pa
     assert "1 group(s) not finished yet: group-001" in capsys.readouterr().err
     assert main(["run", "--resume", str(out), "--part", "2/3", "--quiet"]) == 0
     for g in ("group-000", "group-001", "group-002"):
-        assert (out / g / "metrics.csv").read_bytes() == (reference / g / "metrics.csv").read_bytes(), g
+        assert without_wall(out / g) == without_wall(reference / g), g  # but for the seconds of the wall column
     assert (out / "sweep.csv").read_bytes() == (reference / "sweep.csv").read_bytes()
     assert sorted(p.name for p in out.glob("part-*.json")) == [
         "part-1-of-3.json",

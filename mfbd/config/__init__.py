@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from mfbd.config import limits, sweep
 from mfbd.config.schema import (
+    KINDS,
     PROBLEMS,
     SCHEMES,
     Arm,
@@ -24,6 +25,7 @@ from mfbd.config.schema import (
     Run,
     StudentTeacher,
     bundled,
+    kind_of,
     make_observe,
     make_problem,
     make_scheme,
@@ -45,6 +47,8 @@ __all__ = [
     "BirthDeathArm",
     "ReweightingArm",
     "PROBLEMS",
+    "KINDS",
+    "kind_of",
     "SCHEMES",
     "bundled",
     "load",

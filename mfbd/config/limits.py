@@ -1,4 +1,4 @@
-"""Sizes a config may not have on any machine: beyond the counters, or a batch the oracle cannot block.
+"""Sizes a config may not have on any machine: beyond the counters (a problem kind checks its own sizes).
 
 Pure (no device, no memory query): whether a run fits this machine is asked by
 the runner (:mod:`mfbd.runner.plan`) before it writes anything.
@@ -6,27 +6,12 @@ the runner (:mod:`mfbd.runner.plan`) before it writes anything.
 
 from __future__ import annotations
 
-import inspect
-
 from mfbd.config.toml import ConfigError
-from mfbd.problems.student_teacher import student_teacher
 
-__all__ = ["STEP_LIMIT", "SEED_LIMIT", "BLOCK", "check"]
+__all__ = ["STEP_LIMIT", "SEED_LIMIT", "check"]
 
 STEP_LIMIT = 2**31 - 1  # the int32 step counter of mfbd.State
 SEED_LIMIT = 2**32 - 1  # jax.random.key takes a uint32 seed
-BLOCK = inspect.signature(student_teacher).parameters["block_size"].default
-
-
-def _check_blocks(problem):
-    """The blocked data-mode oracle splits a batch into blocks of BLOCK samples."""
-    if getattr(problem, "name", None) == "student_teacher" and problem.mode == "data" and problem.batch_size > BLOCK:
-        if problem.batch_size % BLOCK:
-            lower, upper = problem.batch_size // BLOCK * BLOCK, -(-problem.batch_size // BLOCK) * BLOCK
-            raise ConfigError(
-                f"problem.batch_size ({problem.batch_size}) must be at most {BLOCK} or a multiple of {BLOCK} "
-                f"(the oracle's block); use {lower} or {upper}"
-            )
 
 
 def check(config) -> None:
@@ -47,4 +32,3 @@ def check(config) -> None:
         raise ConfigError(f"run.seeds must be a non-empty list of distinct seeds ≥ 0, got {list(run.seeds)}")
     elif max(run.seeds) > SEED_LIMIT:
         raise ConfigError(f"run.seeds: seed {max(run.seeds)} exceeds the uint32 range of a key (≤ {SEED_LIMIT})")
-    _check_blocks(config.problem)

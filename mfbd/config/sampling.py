@@ -46,6 +46,7 @@ import inspect
 
 import jax
 
+from mfbd.config.kinds import ProblemKind
 from mfbd.config.toml import ConfigError, field
 from mfbd.problems.base import Problem
 from mfbd.problems.sampling import RATES, TRANSPORTS, sampling
@@ -171,3 +172,25 @@ def with_energy(observe, problem: Problem):
         return observe(state) | {"energy": energy, "mean_potential": energy}
 
     return observe_state
+
+
+def _transport_only(problem: Problem, arm) -> Problem:
+    """A gradient-flow arm of a sampling problem runs on ``transport_only`` (pure Langevin never uses the
+    O(n²) density estimate); other arms on ``problem``."""
+    return problem.extras.get("transport_only", problem) if arm.scheme == "gradient_flow" else problem
+
+
+def _arm_observe(observe, problem: Problem, arm):
+    """An arm run on ``transport_only`` records E_h of ``problem`` itself (:func:`with_energy`)."""
+    return observe if _transport_only(problem, arm) is problem else with_energy(observe, problem)
+
+
+#: Sampling mode's :class:`~mfbd.config.kinds.ProblemKind`.
+KIND = ProblemKind(
+    Sampling,
+    lambda section, n, x64: build_sampling(section, x64),
+    observe=lambda section, n, x64: observe_sampling(build_sampling(section, x64).extras["target"], x64),
+    arm_problem=_transport_only,
+    arm_observe=_arm_observe,
+    figures=("sampling_metrics",),
+)

@@ -1,4 +1,8 @@
-"""Rate schedules in configs: ``alpha`` as a table naming an optax schedule.
+"""Rate and temperature schedules in configs: ``alpha`` or ``noise`` as a table naming a schedule.
+
+``noise`` (the temperature τ) takes the same tables, plus ``{schedule = "logarithmic", c = 0.1}``
+(:func:`mfbd.schemes.logarithmic`; ``dt`` defaults to 1, so k counts steps), e.g. noise off after
+step 800: ``noise = {schedule = "piecewise_constant", init_value = 0.1, boundaries_and_scales = {"800" = 0.0}}``.
 
 An arm's ``alpha`` is a number or an inline table with ``schedule`` (a name of
 :data:`SCHEDULES`) and that optax function's own parameters, e.g.::
@@ -24,6 +28,7 @@ import optax
 from mfbd.config.bind import bind
 from mfbd.config.toml import ConfigError, nearest, toml_value
 from mfbd.schemes.schedules import check_schedule
+from mfbd.schemes.temperature import check_temperature, logarithmic
 
 __all__ = ["SCHEDULES", "AlphaSchedule", "check"]
 
@@ -36,6 +41,7 @@ SCHEDULES = {
     "piecewise_constant": optax.piecewise_constant_schedule,
     "polynomial": optax.polynomial_schedule,
     "warmup_cosine_decay": optax.warmup_cosine_decay_schedule,
+    "logarithmic": logarithmic,  # a temperature: τ_k = c / log(k·dt + e) (dt defaults to 1: k in steps)
 }
 
 
@@ -110,6 +116,11 @@ def check(arm, steps: int, where: str) -> None:
     quench = getattr(arm, "quench_last", None)
     if quench is not None and quench > steps:
         raise ConfigError(f"{where}.quench_last ({quench}) exceeds run.steps ({steps}); lower it")
+    if isinstance(arm.noise, AlphaSchedule):  # a temperature schedule: τ_k ≥ 0 at every step
+        try:
+            check_temperature(arm.noise, steps)
+        except ValueError as e:
+            raise ConfigError(f"{where}.noise: {e}") from None
     alpha = getattr(arm, "alpha", None)
     if not isinstance(alpha, AlphaSchedule):
         return

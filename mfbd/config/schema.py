@@ -31,27 +31,26 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.resources
-import inspect
 import tomllib
 from pathlib import Path
 
-import jax
 import optax
 
 from mfbd.config import limits, user
+from mfbd.config import sampling as _sampling
 from mfbd.config import schedules as _schedules_config
 from mfbd.config import toml as _toml
-from mfbd.config.sampling import Sampling, build_sampling, observe_sampling
+from mfbd.config.kinds import ProblemKind
+from mfbd.config.problems import BUNDLED, Digits, GaussianMixture1D, StudentTeacher, TorusMMD, _default, options
+from mfbd.config.sampling import Sampling
 from mfbd.config.toml import ConfigError, apply_overrides, field, read_toml
 from mfbd.problems.base import Problem
-from mfbd.problems.gaussian_mixture import STARTS, gaussian_mixture_1d
-from mfbd.problems.student_teacher import INPUTS, MODES, SCALINGS, student_teacher
 from mfbd.schemes.base import Scheme
 from mfbd.schemes.birth_death import CONTROLS, PRIORS, PROBABILITIES, RATES, birth_death
+from mfbd.schemes.conic import conic
 from mfbd.schemes.gradient_flow import gradient_flow
 from mfbd.schemes.reweighting import reweighting
 from mfbd.schemes.splitting import GRADIENTS, INTEGRATORS, SPLITTINGS
-from mfbd.simulate import state_energy
 
 __all__ = [
     "ConfigError",
@@ -62,6 +61,7 @@ __all__ = [
     "GradientFlowArm",
     "BirthDeathArm",
     "ReweightingArm",
+    "ConicArm",
     "bundled",
     "parse",
     "validate",
@@ -72,46 +72,19 @@ __all__ = [
     "make_scheme",
     "make_observe",
     "shrink",
+    "KINDS",
+    "kind_of",
 ]
-
-
-def _default(fn, name):
-    """The default of parameter ``name`` of ``fn``: configs inherit the library's defaults."""
-    return inspect.signature(fn).parameters[name].default
 
 
 # --- schema -------------------------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class GaussianMixture1D:
-    """Experiment 1 (paper-notes §5): :func:`gaussian_mixture_1d`."""
-
-    name: str = "gaussian_mixture_1d"
-    start: str = field(_default(gaussian_mixture_1d, "start"), choices=tuple(STARTS))
-
-
-@dataclasses.dataclass(frozen=True)
-class StudentTeacher:
-    """Experiment 2 (paper-notes §5): :func:`mfbd.problems.student_teacher`.
-
-    The standard scaling's width is the run's n; ``teacher_seed`` draws the teacher.
-    """
-
-    name: str = "student_teacher"
-    dim: int = field(_default(student_teacher, "dim"), check="positive")
-    teacher_width: int = field(_default(student_teacher, "teacher_width"), check="positive")
-    inputs: str = field(_default(student_teacher, "inputs"), choices=INPUTS)
-    mode: str = field(_default(student_teacher, "mode"), choices=MODES)
-    batch_size: int = field(_default(student_teacher, "batch_size"), check="positive")
-    scaling: str = field(_default(student_teacher, "scaling"), choices=SCALINGS)
-    prior_std: float | None = field(_default(student_teacher, "prior_std"), check="positive")
-    teacher_seed: int = field(0, check="nonnegative")
-
-
-PROBLEMS = {"gaussian_mixture_1d": GaussianMixture1D, "student_teacher": StudentTeacher, "sampling": Sampling}
-DTYPES = ("float32", "float64")
+#: The problem kinds by ``[problem] name`` (:class:`~mfbd.config.kinds.ProblemKind`).
+KINDS: dict[str, ProblemKind] = {**BUNDLED, "sampling": _sampling.KIND}
+PROBLEMS = {name: kind.schema for name, kind in KINDS.items()}
 OPTIMIZERS = {"sgd": optax.sgd, "adam": optax.adam}
+DTYPES = ("float32", "float64")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,12 +119,14 @@ class GradientFlowArm:
     scheme: str = "gradient_flow"
     label: str | None = None
     dt: float = field(check="positive")
-    noise: float = field(_default(gradient_flow, "noise"), check="nonnegative")
+    noise: float | _schedules_config.AlphaSchedule = field(_default(gradient_flow, "noise"), check="nonnegative")
     optimizer: str | None = field(None, choices=tuple(OPTIMIZERS))
     lr: float | None = field(None, check="positive")
     gradient: str = field("carried", choices=GRADIENTS)
     splitting: str = field("lie", choices=SPLITTINGS)
     integrator: str = field("euler", choices=INTEGRATORS)
+    order: int | None = field(None, choices=(1, 2))  # 1 Euler, 2 Heun (instead of the three step options)
+    periodic: bool = field(False)  # positions on the problem's torus (Problem.period)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -185,8 +160,22 @@ class ReweightingArm(GradientFlowArm):
     transport: bool = field(_default(reweighting, "transport"))
 
 
-SCHEMES = {"gradient_flow": GradientFlowArm, "birth_death": BirthDeathArm, "reweighting": ReweightingArm}
-Arm = GradientFlowArm | BirthDeathArm | ReweightingArm
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConicArm(GradientFlowArm):
+    """:func:`mfbd.conic` (Wasserstein–Fisher–Rao, weights by the reaction of rate ``alpha``); first order only."""
+
+    scheme: str = "conic"
+    alpha: float | _schedules_config.AlphaSchedule = field(check="nonnegative")
+    transport: bool = field(True)
+
+
+SCHEMES = {
+    "gradient_flow": GradientFlowArm,
+    "birth_death": BirthDeathArm,
+    "reweighting": ReweightingArm,
+    "conic": ConicArm,
+}
+Arm = GradientFlowArm | BirthDeathArm | ReweightingArm | ConicArm
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,7 +184,7 @@ class Config:
 
     name: str
     description: str
-    problem: GaussianMixture1D | StudentTeacher | Sampling
+    problem: GaussianMixture1D | StudentTeacher | Sampling | Digits | TorusMMD
     run: Run
     arms: tuple[tuple[str, Arm], ...]
 
@@ -278,7 +267,11 @@ def _check_consistency(config: Config):
     for arm_name, arm in config.arms:
         if arm.lr is not None and arm.optimizer is None:
             raise ConfigError(f'arms.{arm_name}.lr needs an optimizer: add optimizer = "sgd" or "adam", or remove lr')
-        _schedules_config.check(arm, run.steps, f"arms.{arm_name}")  # quench_last and an alpha schedule
+        kind_of(config.problem).check_arm(arm, f"arms.{arm_name}")
+        if arm.order == 2 and arm.scheme in ("birth_death", "conic"):
+            raise ConfigError(f"arms.{arm_name}.order: {arm.scheme} is first order only; use order = 1 or remove it")
+        _schedules_config.check(arm, run.steps, f"arms.{arm_name}")  # quench_last, alpha and noise schedules
+    kind_of(config.problem).check(config.problem)  # e.g. a data batch the oracle cannot block
 
 
 def validate(config: Config) -> None:
@@ -346,31 +339,32 @@ def dumps(config: Config) -> str:
 # --- building -----------------------------------------------------------------------------------------------------
 
 
-#: Fields that are not passed through by name to the library constructor.
-_NOT_OPTIONS = {"name", "teacher_seed", "scheme", "label", "dt", "alpha", "noise", "optimizer", "lr", "quench_last"}
+def _unregistered(problem, n, x64):
+    raise ConfigError(f"problem.name {problem.name!r} is not a problem kind; choose one of {', '.join(KINDS)}")
 
 
-def _options(section) -> dict:
-    """The keyword options of a problem or arm config, named as in the library constructor."""
-    return {f.name: getattr(section, f.name) for f in dataclasses.fields(section) if f.name not in _NOT_OPTIONS}
+#: The kind of a problem config built in code under a name of no kind (drawn with the generic picture).
+_OTHER = ProblemKind(None, _unregistered)
+
+
+def kind_of(problem) -> ProblemKind:
+    """The :class:`~mfbd.config.kinds.ProblemKind` of a problem config."""
+    return user.KIND if isinstance(problem, user.UserProblem) else KINDS.get(problem.name, _OTHER)
+
+
+def picture_key(problem) -> str:
+    """The key of a problem config's particle picture in ``mfbd.plotting.PICTURES`` (a user's: its factory path)."""
+    return kind_of(problem).picture or problem.name
 
 
 @functools.lru_cache(maxsize=32)
-def make_problem(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool) -> Problem:
+def make_problem(problem, n: int, x64: bool) -> Problem:
     """The :class:`mfbd.problems.Problem` of a config, built in float64 if ``x64`` (else float32); cached.
 
     The cache key is the frozen problem config, the width ``n`` (the standard
     scaling's) and the precision its constants (a teacher, say) are built in.
     """
-    if isinstance(problem, user.UserProblem):
-        return user.build(problem, n, x64)
-    options = _options(problem)
-    with jax.enable_x64(x64):
-        if isinstance(problem, GaussianMixture1D):
-            return gaussian_mixture_1d(**options)
-        if isinstance(problem, Sampling):
-            return build_sampling(problem, x64)
-        return student_teacher(jax.random.key(problem.teacher_seed), **options, width=n)
+    return kind_of(problem).build(problem, n, x64)
 
 
 @functools.lru_cache(maxsize=64)
@@ -378,22 +372,20 @@ def make_scheme(problem: Problem, arm: Arm, steps: int) -> Scheme:
     """The :class:`mfbd.Scheme` of an arm (cached, so its compiled chunks are reused)."""
     optimizer = None if arm.optimizer is None else OPTIMIZERS[arm.optimizer](arm.lr or arm.dt)
     common = dict(noise=arm.noise, optimizer=optimizer)
-    options = _options(arm)
+    opts = options(arm)
     if isinstance(arm, BirthDeathArm):
         quench_after = None if arm.quench_last is None else steps - arm.quench_last
-        return birth_death(problem, arm.dt, arm.alpha, quench_after=quench_after, **options, **common)
+        return birth_death(problem, arm.dt, arm.alpha, quench_after=quench_after, **opts, **common)
     if isinstance(arm, ReweightingArm):
-        return reweighting(problem, arm.dt, arm.alpha, **options, **common)
-    return gradient_flow(problem, arm.dt, **options, **common)
+        return reweighting(problem, arm.dt, arm.alpha, **opts, **common)
+    if isinstance(arm, ConicArm):
+        del opts["order"]  # refused above when 2: conic's step is first order
+        return conic(problem, arm.dt, arm.alpha, **opts, **common)
+    return gradient_flow(problem, arm.dt, **opts, **common)
 
 
 @functools.lru_cache(maxsize=32)
-def make_observe(problem: GaussianMixture1D | StudentTeacher, n: int, x64: bool):
-    """Observables recorded with each metrics row, as ``state -> dict`` (or None): in data mode
-    ``population_energy`` (E(μ) in closed form, kernel mode), in sampling mode :mod:`mfbd.config.sampling`'s."""
-    if isinstance(problem, Sampling):
-        return observe_sampling(make_problem(problem, n, x64).extras["target"], x64)
-    if not isinstance(problem, StudentTeacher) or problem.mode != "data":
-        return None
-    exact = make_problem(dataclasses.replace(problem, mode="kernel"), n, x64)
-    return state_energy(exact, "population_energy")
+def make_observe(problem, n: int, x64: bool):
+    """Observables recorded with each metrics row, as ``state -> dict`` (or None): the problem kind's ``observe``
+    (data mode: ``population_energy``; sampling mode: :mod:`mfbd.config.sampling`'s)."""
+    return kind_of(problem).observe(problem, n, x64)

@@ -40,6 +40,7 @@ import jax.numpy as jnp
 
 from mfbd.config import toml as _toml
 from mfbd.config.bind import bind, named_parameters
+from mfbd.config.kinds import ProblemKind
 from mfbd.config.toml import ConfigError
 from mfbd.problems.base import Problem
 
@@ -161,3 +162,7 @@ def toml_lines(problem) -> list[str]:
     lines = ["[problem]", f"name = {_toml.toml_value(problem.name)}"]
     lines += [f"{key} = {_toml.toml_value(value)}" for key, value in problem.options]
     return lines + [""]
+
+
+#: A user factory's :class:`~mfbd.config.kinds.ProblemKind` (its picture key is its factory path).
+KIND = ProblemKind(None, build)

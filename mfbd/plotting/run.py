@@ -23,7 +23,7 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from mfbd.config.schema import Config, make_problem
+from mfbd.config.schema import Config, kind_of, make_problem, picture_key
 from mfbd.config.sweep import load
 from mfbd.plotting._common import _coordinates, _final, _save, _spread
 from mfbd.plotting.sampling import sampling_metrics_figure, sampling_picture
@@ -69,7 +69,7 @@ def energy_figure(config: Config, metrics: dict, stopped: dict[str, int] | None 
             ax.set_yscale("log", nonpositive="mask")
         if stopped and top > 0:
             ax.set_ylim(top=top)
-        if getattr(config.problem, "name", None) == "student_teacher":
+        if kind_of(config.problem).log_time:
             ax.set_xscale("log", nonpositive="mask")
         ax.set_xlabel("mean-field time t")
         ax.set_ylabel(titles[column])
@@ -142,16 +142,17 @@ def generic_picture(config: Config, problem, snapshots: dict[str, list[dict]], a
     return fig
 
 
-#: The particle picture of each bundled problem (by config name); others get :func:`generic_picture`.
+#: Particle pictures by the problem kind's ``picture`` key (:func:`mfbd.config.problems.picture_key`: the
+#: config's problem name or a user factory path); others get :func:`generic_picture`.
 PICTURES = {"gaussian_mixture_1d": _mixture_picture, "student_teacher": _teacher_picture, "sampling": sampling_picture}
-#: More figures of a problem (by config name), drawn from its metrics: ``{stem: draw(config, problem, metrics)}``.
-METRIC_FIGURES = {"sampling": {"sampling_metrics": sampling_metrics_figure}}
+#: Figures drawn from the metrics, by stem (a problem kind lists its ``figures``): ``draw(config, problem, metrics)``.
+METRIC_FIGURES = {"sampling_metrics": sampling_metrics_figure}
 
 
 def particles_figure(config: Config, problem, snapshots: dict[str, list[dict]]) -> Figure:
     """The problem's picture from the snapshots ``{arm: [snapshot, ...]}`` (see the module docstring)."""
     arms = [(i, name) for i, (name, _) in enumerate(config.arms) if snapshots.get(name)]
-    picture = PICTURES.get(getattr(config.problem, "name", None), generic_picture)
+    picture = PICTURES.get(picture_key(config.problem), generic_picture)
     return picture(config, problem, snapshots, arms)
 
 
@@ -164,8 +165,8 @@ def plot_run(run_dir) -> list[Path]:
     paths = _save(energy_figure(config, metrics, stopped), run_dir / "energy")
     x64 = config.run.dtype == "float64"
     problem = make_problem(config.problem, config.run.n, x64)
-    for stem, draw in METRIC_FIGURES.get(getattr(config.problem, "name", None), {}).items():
-        paths += _save(draw(config, problem, metrics), run_dir / stem)
+    for stem in kind_of(config.problem).figures:
+        paths += _save(METRIC_FIGURES[stem](config, problem, metrics), run_dir / stem)
     with jax.enable_x64(x64):
         snapshots = {name: read_snapshots(run_dir, name) for name, _ in config.arms}
         if any(snapshots.values()):

@@ -85,6 +85,7 @@ class Checkpoint:
     states: dict[str, list[np.ndarray]]
     key_data: np.ndarray
     fingerprint: dict | None = None
+    costs: dict[str, dict] = dataclasses.field(default_factory=dict)  # per arm: the cost columns' running values
 
     def put(self, arm: str, state, status: dict):
         """Record an arm's state (copied to the host) and status."""
@@ -93,6 +94,8 @@ class Checkpoint:
 
     def save(self, run_dir):
         arrays = {"progress": np.asarray(json.dumps(self.status)), "keys": self.key_data}
+        if self.costs:
+            arrays["costs"] = np.asarray(json.dumps(self.costs))
         if self.fingerprint is not None:
             arrays["fingerprint"] = np.asarray(json.dumps(self.fingerprint))
         for arm, leaves in self.states.items():
@@ -112,6 +115,7 @@ class Checkpoint:
                     for arm in status
                 }
                 checkpoint = cls(status, {a: s for a, s in states.items() if s}, z["keys"], stored)
+                checkpoint.costs = json.loads(str(z["costs"])) if "costs" in z.files else {}
         except (*DAMAGE, TypeError) as e:
             raise unreadable(path, e) from None
         entries = list(status.values()) if isinstance(status, dict) else [None]

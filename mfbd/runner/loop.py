@@ -30,8 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mfbd.config.sampling import with_energy
-from mfbd.config.schema import Config, GradientFlowArm, make_observe, make_problem, make_scheme
+from mfbd.config.schema import KINDS, Config, kind_of, make_observe, make_problem, make_scheme
 from mfbd.config.sweep import Sweep, describe
 from mfbd.config.toml import ConfigError
 from mfbd.runner._io import CHECKPOINT, CONFIG, METRICS
@@ -91,16 +90,18 @@ class Sigint:
             self.previous = None
 
 
-def arm_problem(problem, arm):
-    """The problem an arm's scheme runs on: a gradient_flow arm of a sampling problem uses the problem's
-    ``transport_only`` oracle (pure Langevin never uses the O(n²) density estimate); others ``problem``."""
-    return problem.extras.get("transport_only", problem) if type(arm) is GradientFlowArm else problem
+def arm_problem(problem, arm, section=None):
+    """The problem an arm's scheme runs on: the problem kind's ``arm_problem`` (a gradient_flow arm of a sampling
+    problem uses its ``transport_only`` oracle); ``section`` is the problem config (None: any kind's rule)."""
+    kind = kind_of(section) if section is not None else KINDS["sampling"]
+    return kind.arm_problem(problem, arm)
 
 
-def arm_observe(observe, problem, arm):
-    """The observer of one arm: an arm run on ``transport_only`` (:func:`arm_problem`) records E_h of
-    ``problem`` itself (:func:`~mfbd.config.sampling.with_energy`)."""
-    return observe if arm_problem(problem, arm) is problem else with_energy(observe, problem)
+def arm_observe(observe, problem, arm, section=None):
+    """The observer of one arm: the problem kind's ``arm_observe`` (an arm run on ``transport_only`` records
+    E_h of ``problem`` itself, :func:`~mfbd.config.sampling.with_energy`)."""
+    kind = kind_of(section) if section is not None else KINDS["sampling"]
+    return kind.arm_observe(observe, problem, arm)
 
 
 def first_bad(trace: dict, state) -> np.ndarray:
@@ -158,6 +159,7 @@ class Group:
         self.current = None  # (arm, step, state, failed) after the last chunk written
         self.failures: list[str] = []
         self.wall: dict[str, float] = {}
+        self.cost: dict[str, tuple[np.ndarray, float, float]] = {}  # per arm: passes [B], wall (s), its clock
         self.checkpoint = self._checkpoint(spec)
 
     def _checkpoint(self, spec) -> Checkpoint:
@@ -194,13 +196,13 @@ class Group:
 
     def _scheme(self, a: _Arm, params=None):
         """The arm's scheme: cached when nothing is traced, else built from the traced ``params``."""
-        problem, steps = arm_problem(self.problem, a.arm), self.config.run.steps
+        problem, steps = arm_problem(self.problem, a.arm, self.config.problem), self.config.run.steps
         if not a.fields:
             return make_scheme(problem, a.arm, steps)
         return make_scheme.__wrapped__(problem, dataclasses.replace(a.arm, **params), steps)
 
     def _observer(self, a: _Arm):
-        return arm_observe(self.observe, self.problem, a.arm)
+        return arm_observe(self.observe, self.problem, a.arm, self.config.problem)
 
     def _program(self, a: _Arm, records: int):
         every = self.config.run.record_every
@@ -255,7 +257,21 @@ class Group:
                 finally:
                     self.wall[a.name] = self.wall.get(a.name, 0.0) + time.perf_counter() - t0
 
+    def _add_cost(self, a: _Arm, trace: dict):
+        """Add the cost columns to a chunk's trace: ``passes``, the running sum of ``oracle_passes`` (init's pass
+        included), and ``wall``, the arm's seconds of run time since its start (resumes included), at the end of
+        the chunk for its last record and linearly interpolated for the others (one compiled call has no clock)."""
+        passes, wall, clock = self.cost[a.name]
+        now = time.perf_counter()
+        end = wall + now - clock
+        trace["passes"] = passes[:, None] + np.cumsum(np.asarray(trace["oracle_passes"], np.int64), axis=1)
+        records = trace["passes"].shape[1]
+        ramp = wall + (end - wall) * np.arange(1, records + 1) / records
+        trace["wall"] = np.broadcast_to(ramp, trace["passes"].shape)
+        self.cost[a.name] = (trace["passes"][:, -1].copy(), end, now)
+
     def _write(self, writer, a: _Arm, trace: dict, failed: dict, upto: dict | None = None):
+        self._add_cost(a, trace)
         seeds, upto = len(self.seeds), upto or {}
         if self.plain:
             if 0 not in failed or 0 in upto:
@@ -302,6 +318,7 @@ class Group:
         params, entry = self._batch(a)
         failed = {int(v): s for v, s in status.get("failed", {}).items()}
         if status["status"] == "pending":
+            self.cost[a.name] = (np.zeros(len(a.values) * len(self.seeds), np.int64), 0.0, time.perf_counter())
             state = self._place(self._init(a, params, entry))
             trace = jax.device_get(_initial_fn(self._observer(a))(state))
             upto = self._stopped(a, trace, state, failed)
@@ -313,6 +330,8 @@ class Group:
         else:  # running: continue from the checkpointed state
             treedef = jax.tree_util.tree_structure(self._template(a))
             saved = [jnp.asarray(x) for x in self.checkpoint.states[a.name]]
+            cost = self.checkpoint.costs.get(a.name, {"passes": [0] * (len(a.values) * len(self.seeds)), "wall": 0.0})
+            self.cost[a.name] = (np.asarray(cost["passes"], np.int64), float(cost["wall"]), time.perf_counter())
             state = self._place(jax.tree_util.tree_unflatten(treedef, saved))
         step = status["step"]
         run_keys = self.run_keys if len(a.values) == 1 else self.run_keys[entry]
@@ -337,6 +356,9 @@ class Group:
         """Checkpoint an arm (and snapshot its particles unless ``snapshot`` is False); ``state`` None: every
         value failed, so the arm keeps its last checkpointed state and step."""
         entry = {"status": status, "step": step}
+        if a.name in self.cost:  # the cost columns' running values, so that a resumed run continues them
+            passes, wall, _ = self.cost[a.name]
+            self.checkpoint.costs[a.name] = {"passes": passes.tolist(), "wall": wall}
         if not self.plain:
             entry["failed"] = {str(v): s for v, s in failed.items()}
         if state is None:

@@ -27,8 +27,8 @@ import resource
 import jax
 
 from mfbd.config import limits
-from mfbd.config.limits import BLOCK
-from mfbd.config.schema import Config, make_problem
+from mfbd.config.problems import BLOCK
+from mfbd.config.schema import Config, kind_of, make_problem
 from mfbd.config.sweep import Sweep, describe, program_key
 from mfbd.config.toml import ConfigError
 
@@ -48,8 +48,8 @@ def _unit_scalars(config: Config) -> int:
     """Numbers per particle: the student–teacher (c, z) from its fields (its teacher is not built),
     any other problem from the shapes of one drawn particle (built: cheap without a teacher)."""
     problem = config.problem
-    if getattr(problem, "name", None) == "student_teacher":
-        return problem.dim + 1
+    if kind_of(problem).unit_scalars is not None:
+        return kind_of(problem).unit_scalars(problem)
     try:
         built = make_problem(problem, config.run.n, config.run.dtype == "float64")
     except ValueError as e:  # as mfbd.config.validate words it
@@ -64,9 +64,7 @@ def estimate(config: Config) -> dict[str, float]:
     size = 8 if run.dtype == "float64" else 4
     seeds = len(run.seed_list) if not isinstance(run.seeds, int) else run.seeds
     n = run.n
-    teacher, batch = 0, 0
-    if getattr(problem, "name", None) == "student_teacher":
-        teacher, batch = problem.teacher_width, (problem.batch_size if problem.mode == "data" else 0)
+    teacher, batch = kind_of(problem).teacher(problem)
     scalars = _unit_scalars(config)  # per unit: (y, c), (c, z) or a sampler's x
     dim = scalars - 1 if teacher else scalars
     moments = max((2 if arm.optimizer == "adam" else 1 if arm.optimizer else 0) for _, arm in config.arms)
