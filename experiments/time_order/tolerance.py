@@ -30,10 +30,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import mfbd
+from experiments.common import fit_power_law
 from mfbd.adaptive import adaptive, run_adaptive
 from mfbd.problems import gaussian_mixture_1d
-
-jax.config.update("jax_enable_x64", True)
 
 TARGETS = (1e-3, 1e-4, 1e-5)
 
@@ -147,7 +146,7 @@ def orders() -> None:
         ref = gd_ref if name.startswith("GD") else reference
         run = fixed_runner(problem, make, start, horizon)
         errors = [abs(float(run(dt, round(horizon / dt))) - ref) for dt in dts]
-        fitted = float(np.polyfit(np.log(dts), np.log(errors), 1)[0])
+        fitted = fit_power_law(dts, errors).exponent
         print(f"| {name} | {make(0.01).order()} | {fitted:.2f} | " + " ".join(f"{e:.2e}" for e in errors) + " |",
               flush=True)  # fmt: skip
 
