@@ -160,12 +160,13 @@ def main(argv=None) -> None:
     parser.add_argument("--horizon", type=float, default=None)
     parser.add_argument("--dts", default="2.5,5,10,20,40")
     args = parser.parse_args(argv)
-    if args.what == "orders":
-        orders()
-    elif args.what == "tolerance":
-        tolerance(args.n or 100, args.horizon or 1.0, 5.0)
-    else:
-        stable(args.n or 200, args.horizon or 1000.0, 1.0, [float(d) for d in args.dts.split(",")])
+    with jax.enable_x64(True):
+        if args.what == "orders":
+            orders()
+        elif args.what == "tolerance":
+            tolerance(args.n or 100, args.horizon or 1.0, 5.0)
+        else:
+            stable(args.n or 200, args.horizon or 1000.0, 1.0, [float(d) for d in args.dts.split(",")])
 
 
 if __name__ == "__main__":

@@ -62,7 +62,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     for limit in args.limits.split(","):
         cap = None if limit == "none" else float(limit)
-        r = run(cap, args.seeds, args.n, 5.0, 1.0, args.horizon, 100.0)
+        with jax.enable_x64(True):
+            r = run(cap, args.seeds, args.n, 5.0, 1.0, args.horizon, 100.0)
         print(f"max_transfer={limit:5s} finite {r['finite']}/{r['seeds']}  mean E(T) {r['energy']:.4e}  "
               f"largest uncapped transfer at the records {r['transfer']:.3f}  wall {r['wall']:.1f} s",
               flush=True)  # fmt: skip
