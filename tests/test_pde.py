@@ -135,10 +135,6 @@ def test_the_deprecated_names_are_the_current_ones(mixture):
     for old, new in zip(pde.PATHS, pde.ORACLES, strict=True):
         assert pde.grid_oracle(mixture, grid, path=old) is pde.grid_oracle(mixture, grid, new)
         assert pde.max_dt(mixture, grid, path=old) == pde.max_dt(mixture, grid, oracle=new)
-    old = pde.solver(mixture, grid, 0.01, 5.0, path="output_weight")
-    new = pde.eulerian_scheme(mixture, grid, 0.01, 5.0, oracle="factorised")
-    density = pde.start_density(grid, "good")
-    np.testing.assert_array_equal(run(old, density, 3)[0].density, run(new, density, 3)[0].density)
 
 
 def test_output_weight_path_rejects_other_problems():
