@@ -139,13 +139,22 @@ def init_ensemble(scheme: Scheme, problem, n: int, seeds, dtype=None) -> tuple[S
         final, trace = run_chunk(scheme, 50, 10, seeds=True)(keys, states)
     """
     particle_keys, init_keys, run_keys = seed_keys(seeds)
+    particles = _draw_fn(problem, int(n), None if dtype is None else jnp.dtype(dtype))(particle_keys)
+    return _init_fn(scheme)(particles, init_keys), run_keys
 
+
+@functools.lru_cache(maxsize=32)
+def _draw_fn(problem, n: int, dtype):
     def draw(key):
         particles = problem.init_particles(key, n)
         return particles if dtype is None else jax.tree_util.tree_map(lambda a: a.astype(dtype), particles)
 
-    particles = jax.jit(jax.vmap(draw))(particle_keys)
-    return jax.jit(jax.vmap(scheme.init))(particles, init_keys), run_keys
+    return jax.jit(jax.vmap(draw))
+
+
+@functools.lru_cache(maxsize=64)
+def _init_fn(scheme: Scheme):
+    return jax.jit(jax.vmap(scheme.init))
 
 
 @functools.lru_cache(maxsize=64)
