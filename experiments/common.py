@@ -1,5 +1,5 @@
-"""What the studies share: dict-row CSV tables, the power-law fit, figures, Markdown tables, the machine record
-and the smoke switch.
+"""What the studies share: the seed ensemble, dict-row CSV tables, the power-law fit, figures, Markdown tables,
+the machine record and the smoke switch.
 
 Rows are dicts (column name → value), so a table is read by name, never by position.
 """
@@ -18,14 +18,59 @@ import numpy as np
 
 __all__ = [
     "PowerLaw",
+    "ensemble",
     "fit_power_law",
     "machine_record",
     "md_table",
     "read_rows",
     "save_figure",
     "smoke_config",
+    "speedup",
     "write_rows",
 ]
+
+
+# --- the seed ensemble ---------------------------------------------------------------------------------------------
+
+
+def ensemble(scheme, problem, n: int, seeds, steps: int, record_every: int, *, observe=None, chunk=None,
+             dtype=None, stop=None):  # fmt: skip
+    """Every seed of one arm as one ``jit(vmap)`` program: ``(final states, trace)``, the trace
+    ``{field: [S, R + 1]}`` with record 0 the start (:func:`mfbd.simulate.initial_record`).
+
+    Seeds start from :func:`mfbd.simulate.init_ensemble` (the runner's seeding: seed s starts the same in
+    every arm and in ``mfbd run``) and run ``run_chunk(..., seeds=True)`` in chunks of ``chunk`` steps
+    (default all); ``stop(trace) -> bool`` ends the run after a chunk (e.g. on a non-finite energy), so the
+    trace may be shorter.
+    """
+    import jax
+
+    from mfbd.simulate import init_ensemble, initial_record, run_chunk
+
+    states, keys = init_ensemble(scheme, problem, n, seeds, dtype)
+    first = jax.vmap(lambda s: initial_record(s, observe))(states)
+    traces = [{k: np.asarray(v)[:, None] for k, v in first.items()}]
+    chunk = chunk or steps
+    for done in range(0, steps, chunk):
+        length = min(chunk, steps - done)
+        states, trace = run_chunk(scheme, length // record_every, record_every, observe, seeds=True)(keys, states)
+        traces.append({k: np.asarray(v) for k, v in trace.items()})
+        if stop is not None and stop(traces[-1]):
+            break
+    return states, {k: np.concatenate([t[k] for t in traces], axis=1) for k in traces[0]}
+
+
+def speedup(x, reference, target: float, at: float) -> tuple[float, bool]:
+    """The speed-up over a reference (GD) at ``at``: (the x at which the reference's seed-mean energy
+    ``[S, R]`` first reaches ``target``) / ``at``, linear in log E between records
+    (:func:`mfbd.stats.first_reach`), and whether it never does (then the ratio is the lower bound x_end / at).
+
+    ``target`` is the arm's seed-mean energy at ``at``; x is mean-field time or steps.
+    """
+    from mfbd.stats import first_reach
+
+    times, censored = first_reach(x, np.mean(np.asarray(reference, float), axis=0), target)
+    return float(times[0] / at), bool(censored[0])
 
 
 # --- tables --------------------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ counts (``killed``, ``born``, ``clipped``) and the cost ``oracle_passes`` are su
 since the previous record (so a cumulative sum of the trace's ``oracle_passes`` is the
 cost of the run up to each record); every other
 field (lineage counts included) is the last step's value. Seed ensembles run as one
-program, ``run_chunk(..., seeds=True)``, with the keys of :func:`seed_keys`.
+program, ``run_chunk(..., seeds=True)``, from the states and keys of
+:func:`init_ensemble` (the runner's seeding: :func:`seed_keys`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ import jax.numpy as jnp
 
 from mfbd.schemes.base import Info, Scheme, State, effective_sample_size, lineage_counts
 
-__all__ = ["simulate", "run_chunk", "initial_record", "seed_keys", "state_energy", "dissipation", "energy_rate"]
+__all__ = [
+    "simulate",
+    "run_chunk",
+    "initial_record",
+    "seed_keys",
+    "init_ensemble",
+    "state_energy",
+    "dissipation",
+    "energy_rate",
+]
 
 Observe = Callable[[State], dict]
 
@@ -122,6 +132,35 @@ def seed_keys(seeds) -> tuple[jax.Array, jax.Array, jax.Array]:
     """``(particle_keys, init_keys, run_keys)``, each ``[S]``: seed s uses ``split(key(s), 3)``."""
     keys = jax.vmap(lambda s: jax.random.split(jax.random.key(s), 3))(jnp.asarray(seeds, jnp.uint32))
     return keys[:, 0], keys[:, 1], keys[:, 2]
+
+
+def init_ensemble(scheme: Scheme, problem, n: int, seeds, dtype=None) -> tuple[State, jax.Array]:
+    """``(states, run_keys)`` of a seed ensemble, each with leading axis ``[S]``: seed s draws its n particles
+    with ``problem.init_particles(particle_key, n)`` (cast to ``dtype`` if given) and starts from
+    ``scheme.init(particles, init_key)``, the keys ``(particle_key, init_key, run_key)`` of :func:`seed_keys`.
+
+    This is the runner's seeding, so seed s starts the same here, in a run and in every arm of a study::
+
+        states, keys = init_ensemble(scheme, problem, 100, range(10))
+        final, trace = run_chunk(scheme, 50, 10, seeds=True)(keys, states)
+    """
+    particle_keys, init_keys, run_keys = seed_keys(seeds)
+    particles = _draw_fn(problem, int(n), None if dtype is None else jnp.dtype(dtype))(particle_keys)
+    return _init_fn(scheme)(particles, init_keys), run_keys
+
+
+@functools.lru_cache(maxsize=32)
+def _draw_fn(problem, n: int, dtype):
+    def draw(key):
+        particles = problem.init_particles(key, n)
+        return particles if dtype is None else jax.tree_util.tree_map(lambda a: a.astype(dtype), particles)
+
+    return jax.jit(jax.vmap(draw))
+
+
+@functools.lru_cache(maxsize=64)
+def _init_fn(scheme: Scheme):
+    return jax.jit(jax.vmap(scheme.init))
 
 
 @functools.lru_cache(maxsize=64)

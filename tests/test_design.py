@@ -136,3 +136,55 @@ def test_no_cycle_and_the_import_chain_is_at_most_10_modules():
             visit(name, [])
     length, chain = height(GRAPH)
     assert length <= 10, " -> ".join(chain)
+
+
+#: Files of experiments/ still using private mfbd names, owned by engineers editing them now (issue 20).
+PRIVATE_ALLOWED = {"experiments/benchmarks/notebook_numpy.py", "experiments/benchmarks/sweep.py"}
+
+
+def _private_mfbd_names(path: pathlib.Path) -> list[str]:
+    """The private mfbd names a file uses: ``mfbd._x`` modules, ``from mfbd.x import _y`` and ``m._y`` on an
+    imported mfbd module ``m`` (dunder names are public)."""
+
+    def private(part):
+        return part.startswith("_") and not part.startswith("__")
+
+    tree, found, modules = ast.parse(path.read_text()), [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "mfbd":
+                    modules.add(a.asname or "mfbd")
+                    found += [a.name] if any(map(private, a.name.split("."))) else []
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "mfbd":
+            found += [node.module] if any(map(private, node.module.split("."))) else []
+            found += [f"{node.module}.{a.name}" for a in node.names if private(a.name)]
+            modules |= {a.asname or a.name for a in node.names}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and private(node.attr):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in modules:
+                found.append(f"{ast.unparse(node)} (line {node.lineno})")
+    return found
+
+
+def test_experiments_use_public_mfbd_names_only():
+    """experiments/ uses mfbd's public names: no ``mfbd._x``, no ``from mfbd.x import _y``, no ``m._y``."""
+    files = sorted((ROOT / "experiments").rglob("*.py"))
+    assert len(files) > 20
+    used = {str(p.relative_to(ROOT)): names for p in files if (names := _private_mfbd_names(p))}
+    assert set(used) <= PRIVATE_ALLOWED, {k: v for k, v in used.items() if k not in PRIVATE_ALLOWED}
+
+
+def test_the_private_name_check_finds_each_form(tmp_path):
+    """The check of experiments/ catches the three forms and passes public names and dunders."""
+    path = tmp_path / "x.py"
+    path.write_text(
+        "import mfbd\nimport mfbd.pde as pde\nfrom mfbd.runner import _init_fn, run\nfrom mfbd._checks import x\n"
+        "from mfbd import problems\nmfbd.simulate._summarise\npde._grid\nproblems.__name__\nmfbd.simulate.run_chunk\n"
+    )
+    found = _private_mfbd_names(path)
+    assert found[:2] == ["mfbd.runner._init_fn", "mfbd._checks"]
+    assert [f.split(" ")[0] for f in found[2:]] == ["mfbd.simulate._summarise", "pde._grid"]

@@ -145,3 +145,26 @@ def test_gaussian_study_smoke(tmp_path):
     assert len(rows) == 5 * 4 and (tmp_path / "gaussian" / "errors.png").stat().st_size > 0  # 4 records each
     finals = read_rows(tmp_path / "gaussian" / "final_covariance.csv")
     assert len(finals) == 4 and all(r["bias"] >= 0 and r["spread"] >= 0 for r in finals)
+
+
+def test_ensemble_is_init_ensemble_then_run_chunk_in_any_chunking():
+    """common.ensemble: record 0 is the start, then run_chunk from init_ensemble in any chunking; stop ends it."""
+    import jax
+    import numpy as np
+
+    import mfbd
+    from experiments.common import ensemble
+    from mfbd.simulate import init_ensemble, run_chunk
+
+    problem = mfbd.problems.gaussian_mixture_1d("good")
+    scheme = mfbd.birth_death(problem, 0.01, 5.0)
+    states, keys = init_ensemble(scheme, problem, 8, [4, 7])
+    _, direct = run_chunk(scheme, 4, 5, seeds=True)(keys, states)
+    _, whole = ensemble(scheme, problem, 8, [4, 7], 20, 5)
+    _, chunked = ensemble(scheme, problem, 8, [4, 7], 20, 5, chunk=10)
+    for k in direct:
+        np.testing.assert_array_equal(whole[k][:, 1:], direct[k])
+        np.testing.assert_array_equal(chunked[k], whole[k])
+    np.testing.assert_array_equal(whole["energy"][:, 0], jax.device_get(states.energy))
+    _, stopped = ensemble(scheme, problem, 8, [4, 7], 20, 5, chunk=10, stop=lambda trace: True)
+    assert stopped["energy"].shape == (2, 3)  # the start and the first chunk's two records

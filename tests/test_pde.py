@@ -101,8 +101,8 @@ def test_energy_matches_data_space_quadrature(mixture):
     x = jnp.linspace(-14.0, 14.0, 8001)
     residual = mixture.target(x) - mixture.predict(grid.centres(density.dtype), w, x)
     expected = 0.5 * jnp.trapezoid(residual**2, x)
-    for path in pde.PATHS:
-        energy = pde.grid_oracle(mixture, grid, path).evaluate(density).energy
+    for oracle in pde.ORACLES:
+        energy = pde.grid_oracle(mixture, grid, oracle).evaluate(density).energy
         assert abs(energy - expected) < 1e-6 * expected + 100 * eps()
 
 
@@ -110,8 +110,8 @@ def test_output_weight_path_equals_generic_path(mixture):
     """V, ∇V, E, the CFL speeds and 20 solver steps agree between the O(G²) and the factorised paths."""
     grid = grid_yc(16, 20)
     density = pde.start_density(grid, "good") * (1 + gaussian_bump(grid, (0.5, -1.0), 0.8))
-    generic = pde.grid_oracle(mixture, grid, "generic")
-    fast = pde.grid_oracle(mixture, grid, "output_weight")
+    generic = pde.grid_oracle(mixture, grid, "pairwise")
+    fast = pde.grid_oracle(mixture, grid, "factorised")
     tol = 1e3 * eps()
     a, b = generic.evaluate(density), fast.evaluate(density)
     np.testing.assert_allclose(a.potential, b.potential, atol=tol)
@@ -122,15 +122,25 @@ def test_output_weight_path_equals_generic_path(mixture):
 
     dt = pde.max_dt(mixture, grid)
     finals = [
-        run(pde.solver(mixture, grid, dt, 5.0, path=path, limiter="van_leer"), density, 20)[0] for path in pde.PATHS
+        run(pde.eulerian_scheme(mixture, grid, dt, 5.0, oracle=oracle, limiter="van_leer"), density, 20)[0]
+        for oracle in pde.ORACLES
     ]
     np.testing.assert_allclose(finals[0].density, finals[1].density, rtol=tol, atol=tol)
+
+
+def test_the_deprecated_names_are_the_current_ones(mixture):
+    """For one release ``pde.solver`` is ``eulerian_scheme`` and ``path=`` (generic, output_weight) is ``oracle=``."""
+    grid = grid_yc(8, 10)
+    assert pde.solver is pde.eulerian_scheme
+    for old, new in zip(pde.PATHS, pde.ORACLES, strict=True):
+        assert pde.grid_oracle(mixture, grid, path=old) is pde.grid_oracle(mixture, grid, new)
+        assert pde.max_dt(mixture, grid, path=old) == pde.max_dt(mixture, grid, oracle=new)
 
 
 def test_output_weight_path_rejects_other_problems():
     problem = non_interacting(lambda t: t["y"] ** 2 + t["c"])
     with pytest.raises(ValueError, match="not of that form"):
-        pde.grid_oracle(problem, grid_yc(8, 8), "output_weight")
+        pde.grid_oracle(problem, grid_yc(8, 8), "factorised")
 
 
 def test_data_mode_problems_are_rejected():
@@ -149,25 +159,26 @@ def test_data_mode_problems_are_rejected():
 
 def test_cfl_rule(mixture):
     grid = grid_yc(16, 20)
-    limit = pde.max_dt(mixture, grid, path="output_weight")
-    s_y, s_c = pde.grid_oracle(mixture, grid, "output_weight").speeds
+    limit = pde.max_dt(mixture, grid, oracle="factorised")
+    s_y, s_c = pde.grid_oracle(mixture, grid, "factorised").speeds
     h_y, h_c = grid.spacing
     assert math.isclose(limit, 0.5 / (s_y / h_y + s_c / h_c))
-    pde.solver(mixture, grid, limit, 5.0, path="output_weight")
+    pde.eulerian_scheme(mixture, grid, limit, 5.0, oracle="factorised")
     with pytest.raises(ValueError, match=f"max allowed dt is {limit:.6g}"):
-        pde.solver(mixture, grid, 1.01 * limit, 5.0, path="output_weight")
+        pde.eulerian_scheme(mixture, grid, 1.01 * limit, 5.0, oracle="factorised")
     with pytest.raises(ValueError, match="cfl must be in"):
         pde.max_dt(mixture, grid, cfl=0.8)
     # Diffusion tightens the rule; pure reaction has none.
-    assert pde.max_dt(mixture, grid, tau=0.1, path="output_weight") < limit
-    pde.solver(mixture, grid, 10.0, 5.0, path="output_weight", transport=False)
+    assert pde.max_dt(mixture, grid, tau=0.1, oracle="factorised") < limit
+    pde.eulerian_scheme(mixture, grid, 10.0, 5.0, oracle="factorised", transport=False)
 
 
 def test_face_speeds_stay_below_the_bound(mixture):
     """The a-priori bound s_d holds along a trajectory (it is what makes the rule sufficient)."""
     grid = grid_yc(40, 50)
-    oracle = pde.grid_oracle(mixture, grid, "output_weight")
-    scheme = pde.solver(mixture, grid, pde.max_dt(mixture, grid, path="output_weight"), 5.0, path="output_weight")
+    oracle = pde.grid_oracle(mixture, grid, "factorised")
+    dt = pde.max_dt(mixture, grid, oracle="factorised")
+    scheme = pde.eulerian_scheme(mixture, grid, dt, 5.0, oracle="factorised")
 
     def speeds(state):
         return {f"s{d}": jnp.max(jnp.abs(jnp.diff(state.potential, axis=d))) / grid.spacing[d] for d in (0, 1)}
@@ -184,8 +195,8 @@ def test_face_speeds_stay_below_the_bound(mixture):
 )
 def test_mass_is_conserved_and_density_stays_non_negative(mixture, start, limiter, tau):
     grid = grid_yc(40, 50)
-    dt = pde.max_dt(mixture, grid, tau=tau, path="output_weight")
-    scheme = pde.solver(mixture, grid, dt, 5.0, tau=tau, limiter=limiter, path="output_weight")
+    dt = pde.max_dt(mixture, grid, tau=tau, oracle="factorised")
+    scheme = pde.eulerian_scheme(mixture, grid, dt, 5.0, tau=tau, limiter=limiter, oracle="factorised")
 
     def mass_and_min(state):
         return {"mass": grid.mass(state.density), "min": jnp.min(state.density)}
@@ -201,7 +212,7 @@ def test_pure_transport_conserves_mass_without_renormalisation():
     grid = grid_yc(20, 24)
     problem = non_interacting(lambda t: jnp.sin(2 * t["y"]) * t["c"] ** 2)
     density = gaussian_bump(grid, (0.0, 0.0), 1.5)
-    scheme = pde.solver(problem, grid, pde.max_dt(problem, grid), limiter="van_leer")
+    scheme = pde.eulerian_scheme(problem, grid, pde.max_dt(problem, grid), limiter="van_leer")
     state, trace = run(scheme, density, 200, record_every=20, observe=lambda s: {"mass": grid.mass(s.density)})
     np.testing.assert_allclose(trace["mass"], 1.0, atol=300 * eps())
     assert jnp.min(state.density) >= 0
@@ -216,7 +227,7 @@ def test_pure_reaction_has_the_exact_exponential_solution():
     problem = non_interacting(lambda t: 0.3 * t["y"] ** 2 + jnp.sin(t["c"]))
     rho0 = pde.start_density(grid, "good")
     alpha, dt, steps = 2.0, 0.05, 40
-    state, _ = run(pde.solver(problem, grid, dt, alpha, transport=False), rho0, steps)
+    state, _ = run(pde.eulerian_scheme(problem, grid, dt, alpha, transport=False), rho0, steps)
     y, c = np.meshgrid(*grid.axes(), indexing="ij")
     exact = rho0 * np.exp(-alpha * dt * steps * (0.3 * y**2 + np.sin(c)))
     exact = exact / grid.mass(exact)
@@ -227,7 +238,7 @@ def test_pure_reaction_with_a_constant_potential_is_the_identity():
     grid = grid_yc(12, 16)
     problem = non_interacting(lambda t: 0.7 + 0.0 * t["y"])
     rho0 = pde.start_density(grid, "bad")
-    state, trace = run(pde.solver(problem, grid, 0.1, 5.0, transport=False), rho0, 30)
+    state, trace = run(pde.eulerian_scheme(problem, grid, 0.1, 5.0, transport=False), rho0, 30)
     np.testing.assert_allclose(state.density, rho0, rtol=100 * eps(), atol=100 * eps() * float(jnp.max(rho0)))
     np.testing.assert_allclose(trace["mean_potential"], 0.7, rtol=10 * eps())
 
@@ -246,7 +257,7 @@ def test_constant_velocity_transport_moves_the_centre_of_mass_at_the_right_speed
         y, c = np.meshgrid(*grid.axes(), indexing="ij")
         rho0 = gaussian_bump(grid, (0.5, -0.5), 0.5)
         for limiter in (None, "van_leer"):
-            state, _ = run(pde.solver(problem, grid, dt, limiter=limiter), rho0, steps)
+            state, _ = run(pde.eulerian_scheme(problem, grid, dt, limiter=limiter), rho0, steps)
             w0 = np.asarray(rho0) / np.asarray(rho0).sum()
             w = np.asarray(state.density) * grid.cell_area
             shift = np.array([(w * y).sum() - (w0 * y).sum(), (w * c).sum() - (w0 * c).sum()])
@@ -279,9 +290,9 @@ def test_dissipation_identity_converges_with_the_grid(mixture):
     errors = []
     for ny, nc in ((20, 25), (40, 50)):
         grid = grid_yc(ny, nc)
-        steps = math.ceil(t_check / pde.max_dt(mixture, grid, path="output_weight"))
+        steps = math.ceil(t_check / pde.max_dt(mixture, grid, oracle="factorised"))
         dt = t_check / steps
-        scheme = pde.solver(mixture, grid, dt, alpha, path="output_weight")
+        scheme = pde.eulerian_scheme(mixture, grid, dt, alpha, oracle="factorised")
 
         def rates(state, grid=grid):
             transport, reaction = pde.dissipation_rates(state, grid)
@@ -308,8 +319,8 @@ def test_gradient_flow_particles_match_the_pde(mixture):
     pde_energy = {}
     for ny, nc in ((20, 25), (40, 50)):
         grid = grid_yc(ny, nc)
-        steps = math.ceil(t_end / pde.max_dt(mixture, grid, path="output_weight"))
-        scheme = pde.solver(mixture, grid, t_end / steps, limiter="van_leer", path="output_weight")
+        steps = math.ceil(t_end / pde.max_dt(mixture, grid, oracle="factorised"))
+        scheme = pde.eulerian_scheme(mixture, grid, t_end / steps, limiter="van_leer", oracle="factorised")
         state0 = scheme.init(pde.start_density(grid, "good"))
         state, _ = mfbd.simulate(jax.random.key(0), scheme, state0, steps)
         pde_energy[ny] = (float(state0.energy), float(state.energy))

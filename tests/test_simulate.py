@@ -116,3 +116,28 @@ def test_seed_ensemble_chunk_equals_the_loop_over_seeds():
         for name in ("step", "killed", "born"):
             np.testing.assert_array_equal(ith[1][name], single[1][name])
         chex.assert_trees_all_close(ith, single, rtol=1e-12, atol=1e-14)
+
+
+def test_init_ensemble_is_the_runners_seeding(tmp_path):
+    """Seed s starts from the same state in ``init_ensemble`` as in a run: the runner's step-0 energies, bit for bit."""
+    from conftest import SMALL
+
+    from mfbd.cli import run_config
+    from mfbd.config import load, make_problem, make_scheme
+    from mfbd.runner import rundir
+    from mfbd.simulate import init_ensemble, initial_record
+
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL.replace("n = 16", "n = 16\nseeds = [3, 5]"))
+    config = load(str(path))
+    assert run_config(config, str(tmp_path / "run"), quiet=True, plot=False) == 0
+    metrics = rundir.read_metrics(tmp_path / "run")
+    assert config.run.dtype == "float64"
+    with jax.enable_x64(True):
+        problem = make_problem(config.problem, config.run.n, True)
+        for name, arm in config.arms:
+            scheme = make_scheme(problem, arm, config.run.steps)
+            states, keys = init_ensemble(scheme, problem, config.run.n, config.run.seed_list, jnp.float64)
+            assert keys.shape == (2,)
+            first = np.asarray(jax.vmap(initial_record)(states)["energy"])
+            np.testing.assert_array_equal(metrics[name]["energy"][:, 0], first)

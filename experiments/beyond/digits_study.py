@@ -29,6 +29,7 @@ import numpy as np
 import mfbd
 from experiments.common import machine_record, md_table, write_rows
 from mfbd.problems import classification_observer, digits
+from mfbd.simulate import init_ensemble, run_chunk
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "beyond" / "digits"
 N, DT, STEPS, EVERY, SEEDS, ALPHA, TARGET = 100, 0.5, 300, 10, 10, 0.1, 0.08
@@ -44,19 +45,15 @@ DYNAMICS = {
 def run(steps: int = STEPS, seeds: int = SEEDS, n: int = N):
     problem = digits()
     e = problem.extras
-    keys = jax.random.split(jax.random.key(0), seeds)
     results = {}
     for name, make in DYNAMICS.items():
         scheme = make(problem)
         observe = classification_observer(problem, e["x_test"], e["y_test"], conic=name == "conic")
 
-        def one(key, scheme=scheme, observe=observe):
-            k_init, k_run = jax.random.split(key)
-            state = scheme.init(problem.init_particles(k_init, n), k_init)
-            return mfbd.simulate(k_run, scheme, state, steps, record_every=EVERY, observe=observe)[1]
-
         t0 = time.perf_counter()
-        trace = jax.tree.map(np.asarray, jax.block_until_ready(jax.jit(jax.vmap(one))(keys)))
+        states, keys = init_ensemble(scheme, problem, n, range(seeds))
+        _, trace = run_chunk(scheme, steps // EVERY, EVERY, observe, seeds=True)(keys, states)
+        trace = jax.tree.map(np.asarray, jax.block_until_ready(trace))
         results[name] = (trace, time.perf_counter() - t0)
         print(f"{name}: {results[name][1]:.1f} s", flush=True)
     return results

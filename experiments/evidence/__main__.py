@@ -1,11 +1,13 @@
-"""``python -m experiments.evidence {speedup,dt-ladder,rates,meanfield} [--seeds S] [--quick]``."""
+"""``python -m experiments.evidence {speedup,dt-ladder,rates,meanfield} [--seeds S] [--smoke]``."""
 
 import argparse
+
+import jax
 
 parser = argparse.ArgumentParser(prog="python -m experiments.evidence")
 parser.add_argument("study", choices=["speedup", "dt-ladder", "rates", "meanfield"])
 parser.add_argument("--seeds", type=int, default=20, help="20 (16 for meanfield)")
-parser.add_argument("--quick", action="store_true", help="a small first look")
+parser.add_argument("--smoke", action="store_true", help="a small first look")
 parser.add_argument("--report-only", action="store_true", help="speedup only: tables from the saved curves")
 parser.add_argument("--large", action="store_true", help="meanfield only: n up to 3 200 and t = 30 (a GPU)")
 args = parser.parse_args()
@@ -18,4 +20,5 @@ elif args.study == "rates":
 else:
     from experiments.evidence.meanfield_check import main
 extra = {"large": True} if args.large else {"report_only": True} if args.report_only else {}
-main(seeds=args.seeds, quick=args.quick, **extra)
+with jax.enable_x64(True):
+    main(seeds=args.seeds, smoke=args.smoke, **extra)

@@ -9,18 +9,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from mfbd.simulate import initial_record, run_chunk, seed_keys
-
-jax.config.update("jax_enable_x64", True)
+from mfbd.simulate import init_ensemble, initial_record, run_chunk
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "evidence"
-
-
-def start(problem, scheme, seeds, n):
-    """Per-seed states of ``scheme`` from the particles of :func:`mfbd.simulate.seed_keys` (paired across arms)."""
-    k_particles, k_init, k_run = seed_keys(seeds)
-    particles = jax.vmap(lambda k: problem.init_particles(k, n))(k_particles)
-    return jax.vmap(scheme.init)(particles, k_init), k_run
 
 
 def run_interleaved(problem, schemes: dict, seeds, n, steps: dict, record_every: int, chunk: int):
@@ -32,7 +23,7 @@ def run_interleaved(problem, schemes: dict, seeds, n, steps: dict, record_every:
     """
     out, states, fns = {}, {}, {}
     for name, scheme in schemes.items():
-        state, keys = start(problem, scheme, seeds, n)
+        state, keys = init_ensemble(scheme, problem, n, seeds)
         first = jax.vmap(initial_record)(state)
         fn = run_chunk(scheme, chunk // record_every, record_every, seeds=True)
         t0 = time.perf_counter()

@@ -51,11 +51,11 @@ def stable(energy, factor: float = 10.0) -> tuple[bool, int]:
     return passing >= len(energy) - 1, passing
 
 
-def main(seeds: int = 20, quick: bool = False):
+def main(seeds: int = 20, smoke: bool = False):
     problem = mfbd.problems.gaussian_mixture_1d("good")
-    dts = DTS if not quick else (0.5, 2.0, 10.0)
-    seeds = seeds if not quick else 2
-    out = RESULTS / ("dt_ladder_quick" if quick else "dt_ladder")
+    dts = DTS if not smoke else (0.5, 2.0, 10.0)
+    seeds = seeds if not smoke else 2
+    out = RESULTS / ("dt_ladder_smoke" if smoke else "dt_ladder")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     ladder, traces = [], {}

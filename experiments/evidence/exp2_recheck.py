@@ -20,8 +20,8 @@ CURVES = Path(__file__).resolve().parents[1] / "results" / "exp2_schedules" / "c
 DT, HORIZON = 5.0, 5000.0
 
 
-def main(seeds: int = 0, quick: bool = False):
-    del seeds, quick
+def main(seeds: int = 0, smoke: bool = False):
+    del seeds, smoke
     rows = list(csv.DictReader(open(CURVES)))
 
     def curve(arm):

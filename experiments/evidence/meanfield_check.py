@@ -21,12 +21,12 @@ from experiments.evidence.common import RESULTS
 SIZES, T_END, RECORD = (50, 100, 200, 400), 10.0, 5.0
 
 
-def main(seeds: int = 16, quick: bool = False, large: bool = False):
+def main(seeds: int = 16, smoke: bool = False, large: bool = False):
     problem = mfbd.problems.gaussian_mixture_1d("good")
-    sizes, t_end = (SIZES[:2], 2.0) if quick else (SIZES, T_END)
+    sizes, t_end = (SIZES[:2], 2.0) if smoke else (SIZES, T_END)
     if large:  # the GPU size: the n-ladder at t = 10 and 30 against the PDE's E(t)
         sizes, t_end = (100, 200, 400, 800, 1600, 3200), 30.0
-    seeds = 4 if quick else seeds
+    seeds = 4 if smoke else seeds
     dt = 0.01
     pde = {}
     rates = RESULTS / "rates" / "rates.csv"
@@ -57,7 +57,7 @@ def main(seeds: int = 16, quick: bool = False, large: bool = False):
             row["wall_s"] = round(wall, 1)
             rows.append(row)
             print(row, flush=True)
-    out = RESULTS / ("meanfield_quick" if quick else "meanfield_large" if large else "meanfield")
+    out = RESULTS / ("meanfield_smoke" if smoke else "meanfield_large" if large else "meanfield")
     out.mkdir(parents=True, exist_ok=True)
     write_rows(out / "ladder.csv", rows)
     (out / "table.md").write_text(md_table(rows, list(rows[0])))

@@ -33,19 +33,19 @@ def fits(times, energy):
     return {"lambda": out["exp"][0], "rss_exp": out["exp"][1], "p": out["alg"][0], "rss_alg": out["alg"][1]}
 
 
-def main(seeds: int = 0, quick: bool = False):
+def main(seeds: int = 0, smoke: bool = False):
     import mfbd
 
     del seeds  # deterministic
     problem = mfbd.problems.gaussian_mixture_1d("good")
-    runs = [(0, a) for a in ALPHAS] + ([] if quick else [(1, 0.0), (1, 5.0)])  # h = 0.1 as a grid check
-    t_end = 12.0 if quick else T_END
-    out = RESULTS / ("rates_quick" if quick else "rates")
+    runs = [(0, a) for a in ALPHAS] + ([] if smoke else [(1, 0.0), (1, 5.0)])  # h = 0.1 as a grid check
+    t_end = 12.0 if smoke else T_END
+    out = RESULTS / ("rates_smoke" if smoke else "rates")
     out.mkdir(parents=True, exist_ok=True)
     rows, curves, t0 = [], [], time.perf_counter()
     for level, alpha in runs:
         dt, times, energy, _, _, wall = pde_trajectory(problem, grid_at(level), alpha, None, t_end, record=RECORD)
-        fit = fits(times, energy) if not quick else {}
+        fit = fits(times, energy) if not smoke else {}
         at = {f"E(t={t:g})": float(np.interp(t, times, energy)) for t in (1, 3, 10, 20, 30) if t <= t_end}
         rows.append({"h": 0.2 / 2**level, "alpha": alpha, "dt": dt, **at, **fit, "wall_s": wall})
         curves += [{"h": 0.2 / 2**level, "alpha": alpha, "t": float(t), "energy": float(e)}

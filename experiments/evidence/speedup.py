@@ -61,10 +61,10 @@ def rows_of(traces, reference="GD", record_every=10):
 KEYS = ("energy", "time", "passes", "wall")
 
 
-def main(seeds: int = 20, quick: bool = False, report_only: bool = False):
+def main(seeds: int = 20, smoke: bool = False, report_only: bool = False):
     problem = mfbd.problems.gaussian_mixture_1d("good")
-    steps = STEPS if not quick else 600
-    out = RESULTS / ("speedup_quick" if quick else "speedup")
+    steps = STEPS if not smoke else 600
+    out = RESULTS / ("speedup_smoke" if smoke else "speedup")
     out.mkdir(parents=True, exist_ok=True)
     if report_only:  # the tables from the saved per-seed curves
         saved = np.load(out / "traces.npz")
@@ -97,7 +97,7 @@ def main(seeds: int = 20, quick: bool = False, report_only: bool = False):
                                "wall_s": float(tr["wall"][r]), "energy_mean": float(np.mean(tr["energy"][:, r])),
                                "energy_sd": float(np.std(tr["energy"][:, r], ddof=1))})  # fmt: skip
         write_rows(out / "curves.csv", curves)
-    if not quick:
+    if not smoke:
         rows = rows_of(traces)
         write_rows(out / "speedup.csv", rows)
         table = [

@@ -1,7 +1,7 @@
 """Running one arm of the experiment-2 schedule study through the library API: the mean-field student–teacher
 problem in kernel mode, a scheme built with :func:`mfbd.birth_death`, :func:`mfbd.reweighting` or
-:func:`mfbd.gradient_flow`, and every seed at once (``run_chunk(..., seeds=True)`` with the keys of
-:func:`mfbd.simulate.seed_keys`, the runner's seeding: the same start per seed for every arm).
+:func:`mfbd.gradient_flow`, and every seed at once (:func:`experiments.common.ensemble`, the runner's seeding:
+the same start per seed for every arm).
 
 A schedule is named by ``(kind, fraction)``: ``("constant", 0)`` α_k = α; ``("quench", q)`` α_k = α for
 k < (1 - q)·K, 0 after (the last q of the run); ``("cosine", 0)`` α_k = α·½(1 + cos(πk/K)), optax's cosine
@@ -17,7 +17,9 @@ import numpy as np
 import optax
 
 import mfbd
-from mfbd.simulate import initial_record, run_chunk, seed_keys, state_energy
+from experiments.common import ensemble
+from experiments.common import speedup as common_speedup
+from mfbd.simulate import run_chunk, seed_keys, state_energy
 
 # experiment 2 in mean-field form, as mfbd/configs/exp2_meanfield_sweep.toml
 PROBLEM = dict(dim=50, teacher_width=10, inputs="sphere", mode="kernel", scaling="mean_field")
@@ -56,25 +58,13 @@ def scheme_of(prob, scheme: str, dt: float, alpha: float, schedule, steps: int, 
 
 
 def run_arm(prob, scheme: mfbd.Scheme, n: int, seeds, steps: int, record_every: int, chunk: int) -> dict:
-    """Every seed of one arm: ``{field: [S, R + 1]}`` for FIELDS (record 0 is the start), ``time`` [R + 1],
-    ``wall`` (seconds, compilation included), ``finite`` (False if a seed went non-finite) and the final
-    batched ``state``."""
-    particle_keys, init_keys, run_keys = seed_keys(seeds)
-    observe = state_energy(prob)
-    draw = jax.vmap(lambda k: prob.init_particles(k, n))
+    """Every seed of one arm (:func:`experiments.common.ensemble`): ``{field: [S, R + 1]}`` for FIELDS (record 0
+    is the start), ``wall`` (seconds, compilation included), ``finite`` (False if a seed went non-finite) and
+    the final batched ``state``."""
     t0 = time.perf_counter()
-    state = jax.jit(jax.vmap(scheme.init))(draw(particle_keys), init_keys)
-    first = jax.vmap(lambda s: initial_record(s, observe))(state)
-    traces = [{f: np.asarray(first[f])[:, None] for f in FIELDS}]
-    done = 0
-    while done < steps:
-        length = min(chunk, steps - done)
-        state, trace = run_chunk(scheme, length // record_every, record_every, observe, seeds=True)(run_keys, state)
-        traces.append({f: np.asarray(trace[f]) for f in FIELDS})
-        done += length
-        if not np.all(np.isfinite(traces[-1]["state_energy"])):
-            break
-    out = {f: np.concatenate([t[f] for t in traces], axis=1) for f in FIELDS}
+    state, trace = ensemble(scheme, prob, n, seeds, steps, record_every, observe=state_energy(prob), chunk=chunk,
+                            stop=lambda t: not np.all(np.isfinite(t["state_energy"])))  # fmt: skip
+    out = {f: trace[f] for f in FIELDS}
     complete = out["energy"].shape[1] == steps // record_every + 1
     out["finite"] = bool(np.all(np.isfinite(out["state_energy"]))) and complete
     out["wall"] = time.perf_counter() - t0
@@ -116,17 +106,8 @@ def reaction_input(prob, state, dt: float, alpha: float, reps: int, draws: int =
 
 
 def speedup(t: np.ndarray, gd: np.ndarray, arm: np.ndarray, at: float) -> tuple[float, bool]:
-    """(time GD's seed-mean E needs to reach the mean of ``arm`` [S]) / ``at``, log-linear between records, and
-    whether GD never reaches it within its run (then the ratio is the lower bound t_end / at)."""
-    target, mean = float(np.mean(arm)), np.mean(gd, axis=0)
-    hit = np.flatnonzero(mean <= target)
-    if hit.size == 0:
-        return float(t[-1] / at), True
-    j = int(hit[0])
-    if j == 0:
-        return float(t[0] / at), False
-    a, b = np.log(mean[j - 1]), np.log(mean[j])
-    return float((t[j - 1] + (a - np.log(target)) / (a - b) * (t[j] - t[j - 1])) / at), False
+    """(time GD's seed-mean E needs to reach the mean of ``arm`` [S]) / ``at`` (:func:`experiments.common.speedup`)."""
+    return common_speedup(t, gd, float(np.mean(arm)), at)
 
 
 __all__ = ["FIELDS", "PROBLEM", "alpha_of", "problem", "reaction_input", "run_arm", "scheme_of", "speedup"]

@@ -4,12 +4,15 @@
 * time to a threshold: the first recorded step at which a seed's energy is at or below it (median over the
   seeds that reach it, and how many do);
 * speed-up of an arm over GD at step s: the step at which GD's seed-mean energy first reaches the arm's
-  seed-mean energy at step s, divided by s (a lower bound ``>`` when GD never reaches it within the run).
+  seed-mean energy at step s, linear in log E between records, divided by s (a lower bound ``>`` when GD
+  never reaches it within the run); :func:`experiments.common.speedup`, the one definition of the studies.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from experiments.common import speedup as common_speedup
 
 SPEEDUP_COLUMNS = ["arm", "label", "at_step", "speedup_over_gd", "energy_ratio_gd_over_arm"]
 
@@ -24,11 +27,7 @@ def first_hit(values: np.ndarray, steps: np.ndarray, threshold: float) -> np.nda
 def speedup(reference: np.ndarray, arm: np.ndarray, steps: np.ndarray, at: int) -> tuple[float, bool]:
     """(steps GD needs to reach the arm's energy at step ``at``) / ``at``, and whether it is a lower bound."""
     i = int(np.searchsorted(steps, at))
-    target = np.mean(arm[:, i])
-    hit = first_hit(np.mean(reference, axis=0)[None, :], steps, target)[0]
-    if np.isnan(hit):
-        return float(steps[-1]) / at, True
-    return float(hit) / at, False
+    return common_speedup(steps, reference, float(np.mean(arm[:, i])), at)
 
 
 def speedup_text(factor: float, bound: bool) -> str:

@@ -20,7 +20,7 @@ those tables alone (``--report-only`` re-renders them without recomputing):
 Usage (repository root)::
 
     python -m experiments.pde                      # full study, into experiments/results/pde
-    python -m experiments.pde --quick              # smoke run (QUICK sizes) into experiments/runs/pde_quick
+    python -m experiments.pde --smoke              # smoke run (SMOKE sizes) into experiments/runs/pde_smoke
     python -m experiments.pde --report-only        # figures and REPORT.md from the CSVs
     python -m experiments.pde --only "bd check"    # one stage, the rest from the CSVs
 """
@@ -35,7 +35,7 @@ import jax
 
 import mfbd
 from experiments.common import read_rows, write_rows
-from experiments.pde.base import FULL, QUICK, TIMES
+from experiments.pde.base import FULL, SMOKE, TIMES
 from experiments.pde.bias import fit_particle_slopes
 from experiments.pde.checks import birth_death_bias_check, dt_bias
 from experiments.pde.figures import figures
@@ -96,15 +96,15 @@ def render(out: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.pde", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run (default out: experiments/runs/pde_quick)")
+    parser.add_argument("--smoke", action="store_true", help="smoke run (default out: experiments/runs/pde_smoke)")
     parser.add_argument("--report-only", action="store_true", help="re-render figures and REPORT.md from the CSVs")
     parser.add_argument("--only", nargs="+", choices=STAGES, help="run these stages only (the rest from the CSVs)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default experiments/results/pde)")
     args = parser.parse_args(argv)
-    out = args.out or (RUNS / "pde_quick" if args.quick else RESULTS / "pde")
+    out = args.out or (RUNS / "pde_smoke" if args.smoke else RESULTS / "pde")
     if not args.report_only:
-        command = "python -m experiments.pde" + (" --quick" if args.quick else "")
-        study(QUICK if args.quick else FULL, out, tuple(args.only or STAGES), command)
+        command = "python -m experiments.pde" + (" --smoke" if args.smoke else "")
+        study(SMOKE if args.smoke else FULL, out, tuple(args.only or STAGES), command)
     render(out)
     print(f"results in {out}")
     return 0

@@ -46,8 +46,8 @@ FULL = Sizes(
     check_n=1000,
     check_seeds=128,
 )
-#: ``--quick``: the smoke version (seconds per stage).
-QUICK = Sizes(
+#: ``--smoke``: the smoke version (seconds per stage).
+SMOKE = Sizes(
     levels=(0, 1, 2), t_grid=1.0, ns=(50, 100, 200), seeds=(8, 8, 8), dt_n=100, kl_t=20.0, check_n=100, check_seeds=16
 )
 
@@ -70,9 +70,10 @@ def pde_trajectory(
     Returns ``(dt, times, energies, trace, final state, wall seconds)`` with t = 0 included.
     """
     if dt is None:
-        dt = RECORD_DT / math.ceil(RECORD_DT / pde.max_dt(problem, grid, cfl=cfl, path="output_weight"))
+        dt = RECORD_DT / math.ceil(RECORD_DT / pde.max_dt(problem, grid, cfl=cfl, oracle="factorised"))
     every = 1 if record is None else round(record / dt)
-    scheme = pde.solver(problem, grid, dt, alpha, limiter=limiter, cfl=cfl, path="output_weight", transport=transport)
+    options = dict(limiter=limiter, cfl=cfl, oracle="factorised", transport=transport)
+    scheme = pde.eulerian_scheme(problem, grid, dt, alpha, **options)
     state = scheme.init(pde.start_density(grid, "good"))
     e0 = float(state.energy)
     start = time.perf_counter()

@@ -22,7 +22,7 @@ def dt_bias(problem, n, seeds, t_end, out):
         values = {}
         for dt in (PARTICLE_DT, PARTICLE_DT / 2):
             scheme = particle_schemes(problem, dt)[name]
-            _, _, trace, *_ = run_particles(problem, scheme, n, seeds, 1, round(t_end / dt), observe, seed_offset=7)
+            _, _, trace, *_ = run_particles(problem, scheme, n, seeds, 1, round(t_end / dt), observe, seed_offset=9000)
             values[dt] = trace["E"][:, -1]
         diff = values[PARTICLE_DT] - values[PARTICLE_DT / 2]
         rows.append(
@@ -47,7 +47,7 @@ def birth_death_bias_check(problem, n, seeds, t_end, out):
     scheme = particle_schemes(problem, PARTICLE_DT)["GD+BD"]
     num_records, record_every = round(t_end / RECORD_DT), round(RECORD_DT / PARTICLE_DT)
     e0, _, trace, wall, _ = run_particles(
-        problem, scheme, n, seeds, num_records, record_every, state_energy(problem, "E"), seed_offset=4242
+        problem, scheme, n, seeds, num_records, record_every, state_energy(problem, "E"), seed_offset=8000
     )
     x0 = e0 - e_ref[0]
     rows = []

@@ -30,7 +30,7 @@ from experiments.pde.base import (
     pde_trajectory,
 )
 from experiments.pde.bias import control_variate_bias, initial_bias
-from mfbd.simulate import run_chunk, state_energy
+from mfbd.simulate import init_ensemble, run_chunk, state_energy
 
 
 def particle_schemes(problem, dt):
@@ -44,13 +44,10 @@ def particle_schemes(problem, dt):
 def run_particles(problem, scheme, n, seeds, num_records, record_every, observe, seed_offset=0):
     """``seeds`` runs of n float32 particles from the good start, vmapped over seeds (compiled ahead of timing).
 
-    Seed keys: ``split(fold_in(key(12345), n + seed_offset), seeds)``, for the initial draw and the run.
+    Seeds ``seed_offset + 0 … seeds - 1``, started by :func:`mfbd.simulate.init_ensemble` (the runner's seeding).
     Returns (E at t = 0 per seed, final states, trace, run seconds, compile seconds).
     """
-    keys = jax.random.split(jax.random.fold_in(jax.random.key(12345), n + seed_offset), seeds)
-    particles = jax.vmap(lambda k: problem.init_particles(k, n))(keys)
-    particles = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), particles)
-    states = jax.jit(jax.vmap(scheme.init))(particles)
+    states, keys = init_ensemble(scheme, problem, n, range(seed_offset, seed_offset + seeds), jnp.float32)
     start = time.perf_counter()
     run = run_chunk(scheme, num_records, record_every, observe, seeds=True).lower(keys, states).compile()
     compile_s = time.perf_counter() - start

@@ -23,13 +23,11 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 import mfbd
 import mfbd.pde as pde
+from experiments.common import fit_power_law, save_figure
 from mfbd.problems import gaussian_mixture_1d
-
-jax.config.update("jax_enable_x64", True)
 
 ALPHA, T = 5.0, 0.5
 OPTIONS = {
@@ -40,9 +38,9 @@ OPTIONS = {
 OUT = Path(__file__).resolve().parents[1] / "results" / "time_order"
 
 
-def grid_for(quick: bool) -> pde.Grid:
-    """The box [-4, 4] × [-5, 5] of the PDE study, coarse in quick mode."""
-    return pde.Grid(("y", "c"), (-4.0, -5.0), (4.0, 5.0), (24, 30) if quick else (48, 60))
+def grid_for(smoke: bool) -> pde.Grid:
+    """The box [-4, 4] × [-5, 5] of the PDE study, coarse for a smoke run."""
+    return pde.Grid(("y", "c"), (-4.0, -5.0), (4.0, 5.0), (24, 30) if smoke else (48, 60))
 
 
 def pde_energy(problem, grid, dt, options) -> float:
@@ -71,14 +69,15 @@ def particle_energy(problem, grid, dt, options) -> float:
 
 
 def slope(dts, errors) -> float:
-    """Least-squares slope of log error against log Δt."""
-    return float(np.polyfit(np.log(dts), np.log(errors), 1)[0])
+    """The order: the exponent p of error ≈ C·Δt^p (:func:`experiments.common.fit_power_law`, least squares in
+    log–log)."""
+    return fit_power_law(dts, errors).exponent
 
 
-def study(quick: bool = False) -> list[dict]:
+def study(smoke: bool = False) -> list[dict]:
     """Rows (solver, options, comparison, dt, error) and a slope row per series."""
     problem = gaussian_mixture_1d()
-    grid = grid_for(quick)
+    grid = grid_for(smoke)
     limit = pde.max_dt(problem, grid, oracle="factorised")
     coarsest = T / math.ceil(T / limit)
     dts = [coarsest / 2**k for k in range(4)]
@@ -106,13 +105,11 @@ def study(quick: bool = False) -> list[dict]:
 
 def figure(rows, path: Path) -> None:
     """Error against Δt, one panel per comparison."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     panels = [("pde", "self"), ("B", "self"), ("B", "vs_pde")]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
+    fig = Figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3, sharey=True)
     for ax, (solver, comparison) in zip(axes, panels, strict=True):
         for name in OPTIONS:
             pts = [r for r in rows if (r["solver"], r["options"], r["comparison"]) == (solver, name, comparison)]
@@ -124,16 +121,17 @@ def figure(rows, path: Path) -> None:
     axes[0].set_ylabel("|E(T) - E_ref(T)|")
     fig.suptitle(f"Experiment 1, α = {ALPHA}, T = {T}: order in time")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m experiments.time_order", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="coarse grid (24 × 30)")
+    parser.add_argument("--smoke", action="store_true", help="coarse grid (24 × 30)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = study(args.quick)
+    with jax.enable_x64(True):
+        rows = study(args.smoke)
     with open(args.out / "time_order.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()

@@ -30,10 +30,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import mfbd
+from experiments.common import fit_power_law
 from mfbd.adaptive import adaptive, run_adaptive
 from mfbd.problems import gaussian_mixture_1d
-
-jax.config.update("jax_enable_x64", True)
 
 TARGETS = (1e-3, 1e-4, 1e-5)
 
@@ -147,7 +146,7 @@ def orders() -> None:
         ref = gd_ref if name.startswith("GD") else reference
         run = fixed_runner(problem, make, start, horizon)
         errors = [abs(float(run(dt, round(horizon / dt))) - ref) for dt in dts]
-        fitted = float(np.polyfit(np.log(dts), np.log(errors), 1)[0])
+        fitted = fit_power_law(dts, errors).exponent
         print(f"| {name} | {make(0.01).order()} | {fitted:.2f} | " + " ".join(f"{e:.2e}" for e in errors) + " |",
               flush=True)  # fmt: skip
 
@@ -161,12 +160,13 @@ def main(argv=None) -> None:
     parser.add_argument("--horizon", type=float, default=None)
     parser.add_argument("--dts", default="2.5,5,10,20,40")
     args = parser.parse_args(argv)
-    if args.what == "orders":
-        orders()
-    elif args.what == "tolerance":
-        tolerance(args.n or 100, args.horizon or 1.0, 5.0)
-    else:
-        stable(args.n or 200, args.horizon or 1000.0, 1.0, [float(d) for d in args.dts.split(",")])
+    with jax.enable_x64(True):
+        if args.what == "orders":
+            orders()
+        elif args.what == "tolerance":
+            tolerance(args.n or 100, args.horizon or 1.0, 5.0)
+        else:
+            stable(args.n or 200, args.horizon or 1000.0, 1.0, [float(d) for d in args.dts.split(",")])
 
 
 if __name__ == "__main__":

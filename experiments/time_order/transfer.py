@@ -19,9 +19,7 @@ import numpy as np
 
 import mfbd
 from experiments.exp2_schedules.core import problem as exp2_problem
-from mfbd.simulate import run_chunk, seed_keys
-
-jax.config.update("jax_enable_x64", True)
+from mfbd.simulate import init_ensemble, run_chunk
 
 
 def largest_transfer(prob, dt, alpha):
@@ -38,9 +36,8 @@ def largest_transfer(prob, dt, alpha):
 def run(max_transfer, seeds: int, n: int, dt: float, alpha: float, horizon: float, record: float) -> dict:
     prob = exp2_problem()
     scheme = mfbd.reweighting(prob, dt, alpha, max_transfer=max_transfer)
-    particle_keys, init_keys, run_keys = seed_keys(range(seeds))
     t0 = time.perf_counter()
-    state = jax.jit(jax.vmap(scheme.init))(jax.vmap(lambda k: prob.init_particles(k, n))(particle_keys), init_keys)
+    state, run_keys = init_ensemble(scheme, prob, n, range(seeds))
     every = int(round(record / dt))
     steps = int(round(horizon / dt))
     chunk = run_chunk(scheme, steps // every, every, largest_transfer(prob, dt, alpha), seeds=True)
@@ -65,7 +62,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     for limit in args.limits.split(","):
         cap = None if limit == "none" else float(limit)
-        r = run(cap, args.seeds, args.n, 5.0, 1.0, args.horizon, 100.0)
+        with jax.enable_x64(True):
+            r = run(cap, args.seeds, args.n, 5.0, 1.0, args.horizon, 100.0)
         print(f"max_transfer={limit:5s} finite {r['finite']}/{r['seeds']}  mean E(T) {r['energy']:.4e}  "
               f"largest uncapped transfer at the records {r['transfer']:.3f}  wall {r['wall']:.1f} s",
               flush=True)  # fmt: skip
