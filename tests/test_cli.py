@@ -124,3 +124,22 @@ def test_progress_bar_rate_and_eta_are_per_arm_without_compile_time(monkeypatch)
     assert "gd" in frames[1] and "40/40 steps  30 steps/s  ETA 0:00:00" in frames[1]
     assert "bd" in frames[2] and "10/40 steps  - steps/s  ETA ?" in frames[2]
     assert "bd" in frames[3] and "40/40 steps  30 steps/s  ETA 0:00:00" in frames[3]
+
+
+@pytest.mark.parametrize("name", sorted(bundled()))
+def test_smoke_shrinks_every_bundled_config_to_a_plan(name):
+    """`mfbd run NAME --smoke` is config.shrink: every bundled config (and sweep) shrinks to a config that
+    validates and plans (quench and schedules consistent). Only the plan here (a full --smoke sweep takes
+    minutes); exp1_good --smoke runs end to end in test_trackers.py."""
+    from mfbd.config import read, shrink, validate
+    from mfbd.runner import plan
+
+    spec = shrink(read(name))
+    configs = getattr(spec, "configs", (spec,))
+    assert all((c.run.steps, c.run.n, c.run.seeds) == (40, 16, 2) for c in configs)
+    validate(spec)
+    assert plan.make(spec).groups
+
+
+def test_smoke_refused_with_resume(tmp_path, capsys):
+    _one_line_error(capsys, main(["run", "--resume", str(tmp_path), "--smoke"]), "--resume takes no CONFIG")

@@ -52,3 +52,25 @@ def test_events_read_back_equal_the_rows(tmp_path):
             for column in got:
                 expected = [(r["step"], np.float32(r[column])) for r in mine]
                 assert [(s, np.float32(v)) for s, v in got[column]] == expected
+
+
+def test_mfbd_run_tensorboard_events_equal_metrics_csv(tmp_path):
+    """`mfbd run exp1_good --smoke --tensorboard DIR` streams every row the runner records: the events read
+    back equal metrics.csv, arm by arm and seed by seed (float32, as TensorBoard stores scalars)."""
+    import csv
+
+    from mfbd.cli import main
+
+    out, logs = tmp_path / "run", tmp_path / "tb"
+    assert main(["run", "exp1_good", "--smoke", "--quiet", "--out", str(out), "--tensorboard", str(logs)]) == 0
+    with open(out / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    pairs = {(r["arm"], r["seed"]) for r in rows}
+    assert {p.parent.name + "/" + p.name for p in logs.glob("*/seed-*")} == {f"{a}/seed-{s}" for a, s in pairs}
+    for arm, seed in pairs:
+        mine = [r for r in rows if (r["arm"], r["seed"]) == (arm, seed)]
+        got = read_scalars(logs / arm / f"seed-{seed}")
+        assert set(got) == set(mine[0]) - {"arm", "seed", "step"}
+        for column, events in got.items():
+            expected = [(int(r["step"]), np.float32(float(r[column]))) for r in mine]
+            assert [(s, np.float32(v)) for s, v in events] == expected, column

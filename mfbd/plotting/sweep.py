@@ -161,3 +161,18 @@ def plot_sweep(run_dir) -> list[Path]:
         return [table]
     arms = [(name, config.base.label(name)) for name, _ in config.base.arms]
     return [table, *_save(sweep_figure(keys, rows, arms, config.reference), run_dir / "sweep")]
+
+
+def table_text(run_dir) -> str:
+    """The sweep's points as a printed table: point, swept values, arm, final energy, speed-up."""
+    keys, rows = sweep_rows(run_dir)
+    if not rows:
+        return ""
+    head = ["point", *keys, "arm", "final E (mean ± sd)", "speed-up"]
+    lines = [head]
+    for r in rows:
+        speed = f"{r['speedup_mean']:.3g}" + (" (bound)" if r["speedup_bounds"] else "")
+        final = f"{r['final_energy_mean']:.4e} ± {r['final_energy_sd']:.1e}"
+        lines.append([str(r["point"]), *(str(r[k]) for k in keys), r["arm"], final, speed])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines)

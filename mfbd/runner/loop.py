@@ -34,6 +34,7 @@ from mfbd.config.sampling import with_energy
 from mfbd.config.schema import Config, GradientFlowArm, make_observe, make_problem, make_scheme
 from mfbd.config.sweep import Sweep, describe
 from mfbd.config.toml import ConfigError
+from mfbd.progress import Position, Reporter
 from mfbd.runner._io import CHECKPOINT, CONFIG, METRICS
 from mfbd.runner.checkpoint import Checkpoint, fingerprint
 from mfbd.runner.records import MetricsWriter, cell, write_snapshot
@@ -62,23 +63,29 @@ def _initial_fn(observe):
 
 
 class Sigint:
-    """Ctrl-C that is never lost: SIGINT raises KeyboardInterrupt as usual and is also remembered, so one
-    whose KeyboardInterrupt is swallowed where it is raised (inside JAX's C++ or garbage-collector
-    callbacks, jax-ml/jax#18246) still stops the session after the chunk in progress (:meth:`check`).
-    Installed only over Python's default handler, in the main thread: a process started with SIGINT
-    ignored (``nohup``, a background job) keeps ignoring it, and a caller's own handler is left alone."""
+    """Ctrl-C and SIGTERM that are never lost: SIGINT raises KeyboardInterrupt as usual and is also
+    remembered, so one whose KeyboardInterrupt is swallowed where it is raised (inside JAX's C++ or
+    garbage-collector callbacks, jax-ml/jax#18246) still stops the session after the chunk in progress
+    (:meth:`check`). SIGTERM (a scheduler's pre-emption, SLURM's ``--signal``) is handled the same way and
+    remembered as ``terminated``. Installed only over the default handlers, in the main thread: a process
+    started with SIGINT ignored (``nohup``, a background job) keeps ignoring it, and a caller's own handler
+    is left alone."""
+
+    DEFAULTS = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
 
     def __init__(self):
-        self.pending, self.previous = False, None
+        self.pending, self.terminated, self.previous = False, False, {}
 
     def __enter__(self):
-        main = threading.current_thread() is threading.main_thread()
-        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+        if threading.current_thread() is threading.main_thread():
+            for signum, default in self.DEFAULTS.items():
+                if signal.getsignal(signum) is default:
+                    self.previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum, frame):
         self.pending = True
+        self.terminated |= signum == signal.SIGTERM
         raise KeyboardInterrupt
 
     def check(self):
@@ -86,9 +93,9 @@ class Sigint:
             raise KeyboardInterrupt
 
     def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-            self.previous = None
+        for signum, previous in self.previous.items():
+            signal.signal(signum, previous)
+        self.previous = {}
 
 
 def arm_problem(problem, arm):
@@ -133,7 +140,9 @@ class Group:
     against the config when built, before anything is written."""
 
     def __init__(self, path: Path, spec: Config | Sweep, points: list[int], reporter, sigint: Sigint):
-        self.path, self.points, self.reporter, self.sigint = Path(path), points, reporter, sigint
+        self.path, self.points, self.sigint = Path(path), points, sigint
+        self.reporter = reporter if isinstance(reporter, Reporter) else Reporter(reporter)
+        self.tally, self.where = None, (1, 1)  # the session's arm-steps and this group's place (runner._tally)
         self.plain = isinstance(spec, Config)
         self.configs = (spec,) if self.plain else spec.configs
         self.keys, self.point_values = ((), ((),)) if self.plain else (spec.keys, spec.points)
@@ -256,15 +265,18 @@ class Group:
                     self.wall[a.name] = self.wall.get(a.name, 0.0) + time.perf_counter() - t0
 
     def _write(self, writer, a: _Arm, trace: dict, failed: dict, upto: dict | None = None):
-        seeds, upto = len(self.seeds), upto or {}
+        """Append the chunk's rows to metrics.csv and hand them to the reporter (:meth:`Reporter.rows`)."""
+        seeds, upto, rows = len(self.seeds), upto or {}, []
         if self.plain:
             if 0 not in failed or 0 in upto:
-                writer.write(a.name, self.seeds, trace, upto.get(0))
-            return
-        for p, v in zip(self.points, a.of_point, strict=True):
-            if v not in failed or v in upto:
-                prefix = [p, *(cell(x) for x in self.point_values[p])]
-                writer.write(a.name, self.seeds, trace, upto.get(v), prefix=prefix, first=v * seeds)
+                rows += writer.write(a.name, self.seeds, trace, upto.get(0))
+        else:
+            for p, v in zip(self.points, a.of_point, strict=True):
+                if v not in failed or v in upto:
+                    prefix = [p, *(cell(x) for x in self.point_values[p])]
+                    rows += writer.write(a.name, self.seeds, trace, upto.get(v), prefix=prefix, first=v * seeds)
+        if rows:
+            self.reporter.rows(rows)
 
     def _stopped(self, a: _Arm, trace: dict, state, failed: dict) -> dict:
         """Mark the values that went non-finite in ``trace``; returns ``{value: records to keep}``."""
@@ -308,6 +320,7 @@ class Group:
             self._write(writer, a, trace, failed, upto)
             if len(failed) == len(a.values):
                 self._save(a, 0, None, "failed", failed)
+                self._report(a, run.steps, run.steps)
                 return
             self._save(a, 0, state, "running", failed)
         else:  # running: continue from the checkpointed state
@@ -325,13 +338,22 @@ class Group:
             self._write(writer, a, trace, failed, upto)
             if len(failed) == len(a.values):
                 self._save(a, None, None, "failed", failed)
+                self._report(a, run.steps, run.steps - step)  # its remaining steps count as done
                 return
             state, step = new_state, step + length
             self.current = (a, step, state, failed)
             if step % cfg.checkpoint_every == 0 or step == run.steps:
                 self._save(a, step, state, "complete" if step == run.steps else "running", failed)
-            self.reporter(a.name if self.plain else f"{self.path.name}/{a.name}", step, run.steps)
+            self._report(a, step, length)
             self.sigint.check()
+
+    def _report(self, a: _Arm, step: int, advanced: int):
+        """Tell the reporter: the session's position (``advanced`` arm-steps more), then the arm's steps."""
+        if self.tally is not None:
+            self.tally.done += advanced
+            k = self.arms.index(a) + 1
+            self.reporter.overall(Position(*self.where, k, len(self.arms), self.tally.done, self.tally.total))
+        self.reporter(a.name if self.plain else f"{self.path.name}/{a.name}", step, self.config.run.steps)
 
     def _save(self, a: _Arm, step, state, status, failed, snapshot=True):
         """Checkpoint an arm (and snapshot its particles unless ``snapshot`` is False); ``state`` None: every
