@@ -136,7 +136,11 @@ def _summary(status, config):
 
     metrics = rundir.read_metrics(status.run_dir)
     arms = rundir.read_status(status.run_dir)
-    print(f"{'arm':<14}{'final energy (mean ± sd over seeds)':<40}{'wall s':>8}")
+    width = max(len("arm"), *(len(name) for name, _ in config.arms)) + 2
+    what = "final energy"
+    if getattr(config.problem, "name", None) == "sampling":
+        what = "final E = KDE estimate of KL(μ|π) up to log Z"
+    print(f"{'arm':<{width}}{what + ' (mean ± sd over seeds)':<40}{'wall s':>8}")
     for name, _ in config.arms:
         entry = arms[name]
         if entry["status"] == "failed":
@@ -144,16 +148,17 @@ def _summary(status, config):
         else:
             final = metrics[name]["energy"][:, -1]
             result = f"{final.mean():.4e} ± {final.std():.1e}"
-        print(f"{name:<14}{result:<40}{entry['wall_s']:>8.1f}")
+        print(f"{name:<{width}}{result:<40}{entry['wall_s']:>8.1f}")
 
 
 def _draw(run_dir) -> list:
     """The figures of a run directory of either layout (a sweep: its table and figure, and a line on stderr
     naming the groups not finished yet: parts still running or stopped)."""
     from mfbd.plotting import plot
+    from mfbd.plotting.sweep_curves import group_of
     from mfbd.runner import rundir
 
-    if rundir.layout(run_dir) == "sweep" and (missing := rundir.unfinished(run_dir)):
+    if group_of(run_dir) is None and rundir.layout(run_dir) == "sweep" and (missing := rundir.unfinished(run_dir)):
         print(
             f"mfbd: {len(missing)} group(s) not finished yet: {', '.join(missing)}; the figures show the others "
             f"(run the missing --part, or `mfbd run --resume {run_dir}`)",
@@ -169,7 +174,7 @@ def _finish(status, spec, quiet: bool, plot: bool, notes=(), strict: bool = Fals
 
     for line in notes:
         print(line, file=sys.stderr)
-    for message in status.failures:
+    for message in (*status.warnings, *status.failures):
         print(f"mfbd: {message}", file=sys.stderr)
     if status.interrupted:
         what = "terminated (SIGTERM)" if status.terminated else "interrupted"
@@ -293,11 +298,14 @@ def _plot(args) -> int:
     from pathlib import Path
 
     from mfbd.config import ConfigError, load
+    from mfbd.plotting.sweep_curves import group_of
     from mfbd.runner import rundir
     from mfbd.runner.rundir import CONFIG, METRICS
 
     run_dir = Path(args.run_dir)
-    if rundir.layout(run_dir) == "run":  # read every file first, so a damaged one draws nothing
+    if (
+        group_of(run_dir) is None and rundir.layout(run_dir) == "run"
+    ):  # read every file first, so a damaged one draws nothing
         config = load(str(run_dir / CONFIG))
         metrics, _ = rundir.read_metrics(run_dir), rundir.read_status(run_dir)
         for name, _ in config.arms:

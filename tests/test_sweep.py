@@ -276,6 +276,9 @@ def test_a_censored_and_a_failed_point_are_marked_in_figure_and_table(tmp_path):
 
     files = plot_sweep(tmp_path)
     assert [f.name for f in files] == ["sweep_table.csv", "sweep.png", "sweep.pdf"]
+    assert main(["plot", str(tmp_path / "group-000")]) == 0  # a group's per-point curves
+    assert (tmp_path / "group-000" / "energy.png").stat().st_size > 1000
+    assert main(["plot", str(tmp_path)]) == 0 and (tmp_path / "sweep_energy.png").stat().st_size > 1000
     table = {(r["point"], r["arm"]): r for r in _rows(tmp_path / "sweep_table.csv")}
     assert float(table["0", "bd"]["speedup_mean"]) == 1.0 and table["0", "bd"]["speedup_bound"] == ""
     assert table["1", "bd"]["speedup_bound"] == "lower" and table["1", "bd"]["speedup_bounds"] == "2"

@@ -54,6 +54,8 @@ class RunStatus:
       failures: the messages of the arms (or a sweep's points) that stopped in this session.
       interrupted: Ctrl-C or SIGTERM stopped the session (a checkpoint was written).
       terminated: it was SIGTERM (a scheduler's pre-emption or time limit).
+      warnings: an arm's energy rose sharply (:mod:`mfbd.runner.watch`), one per arm (none for an arm that
+        failed: its failure says so).
     """
 
     run_dir: Path
@@ -61,6 +63,7 @@ class RunStatus:
     failures: tuple[str, ...] = ()
     interrupted: bool = False
     terminated: bool = False
+    warnings: tuple[str, ...] = ()
 
     @property
     def code(self) -> int:
@@ -126,7 +129,8 @@ def _session(run_dir: Path, spec, shares, reporter, metadata: dict, name: str = 
         for name, status in group.checkpoint.status.items()
     }
     failures = tuple(m for group, _ in built for m in group.failures)
-    return RunStatus(run_dir, arms, failures, interrupted, interrupted and sigint.terminated)
+    warned = tuple(m for g, _ in built for a, m in g.watch.warnings.items() if arms[a]["status"] != "failed")
+    return RunStatus(run_dir, arms, failures, interrupted, interrupted and sigint.terminated, warned)
 
 
 class _Tally:
@@ -200,6 +204,8 @@ def run(spec: Config | Sweep, out: str | None = None, *, reporter=None, force: b
         if (run_dir / rundir.metadata_name(part)).exists():
             raise ConfigError(f"{run_dir} already has part {part[0]}/{part[1]}; continue it with --resume --part")
     metadata = {"config": spec.name, **rundir.versions()}
+    if (source := _copy_source(spec, run_dir)) is not None:
+        metadata["problem_source"] = source
     if isinstance(spec, Config):
         seeds = list(spec.run.seed_list)
         metadata.update(x64=spec.run.dtype == "float64", dtype=spec.run.dtype, seeds=seeds)
@@ -210,6 +216,24 @@ def run(spec: Config | Sweep, out: str | None = None, *, reporter=None, force: b
         metadata.update(sweep=points, plan=plan.notes, fingerprint=fingerprint(spec))
     metadata.update(start_time=rundir.now(), end_time=None)
     return _session(run_dir, spec, _share(plan.groups, part), reporter, metadata, rundir.metadata_name(part))
+
+
+def _copy_source(spec, run_dir: Path) -> str | None:
+    """Copy the source file of a user problem's module (``[problem] name = "module:factory"``) into the run
+    directory as ``problem_source/FILE``, so the run records the code it ran; returns the copy's name."""
+    import importlib.util
+    import shutil
+
+    name = getattr((spec if isinstance(spec, Config) else spec.base).problem, "name", "")
+    if ":" not in name:
+        return None
+    found = importlib.util.find_spec(name.partition(":")[0])
+    if found is None or not found.origin or not Path(found.origin).is_file():
+        return None
+    (run_dir / "problem_source").mkdir(exist_ok=True)
+    copy = run_dir / "problem_source" / Path(found.origin).name
+    shutil.copyfile(found.origin, copy)
+    return str(copy.relative_to(run_dir))
 
 
 def resume(run_dir, *, reporter=None, force: bool = False, part=None) -> RunStatus:

@@ -38,6 +38,7 @@ from mfbd.progress import Position, Reporter
 from mfbd.runner._io import CHECKPOINT, CONFIG, METRICS
 from mfbd.runner.checkpoint import Checkpoint, fingerprint
 from mfbd.runner.records import MetricsWriter, cell, write_snapshot
+from mfbd.runner.watch import Watch
 from mfbd.simulate import initial_record, run_chunk, seed_keys
 
 __all__ = ["Group", "Sigint", "arm_problem", "arm_observe"]
@@ -166,6 +167,7 @@ class Group:
         self.programs: dict = {}
         self.current = None  # (arm, step, state, failed) after the last chunk written
         self.failures: list[str] = []
+        self.watch = Watch(cfg.problem.name != "sampling")  # a KDE estimate of KL up to log Z may be negative
         self.wall: dict[str, float] = {}
         self.checkpoint = self._checkpoint(spec)
 
@@ -308,6 +310,13 @@ class Group:
         where = describe(self.keys, self.point_values[point])
         return f"arm '{a.name}' stopped at point {point} ({where}): {what} {when}; its records up to there are kept"
 
+    def _name(self, a: _Arm) -> str:  # as the reporter and the status name it
+        return a.name if self.plain else f"{self.path.name}/{a.name}"
+
+    def _entry(self, a: _Arm, b: int) -> str:  # batch entry b of arm a in words: its seed (and point)
+        v, s = divmod(b, len(self.seeds))
+        return f"({'' if self.plain else f'point {self.points[a.of_point.index(v)]}, '}seed {self.seeds[s]})"
+
     def _run_arm(self, a: _Arm, writer):
         run, cfg = self.config.run, self.config
         status = self.checkpoint.status[a.name]
@@ -316,6 +325,7 @@ class Group:
         if status["status"] == "pending":
             state = self._place(self._init(a, params, entry))
             trace = jax.device_get(_initial_fn(self._observer(a))(state))
+            self.watch.last[self._name(a)] = np.asarray(trace["energy"])[:, -1]
             upto = self._stopped(a, trace, state, failed)
             self._write(writer, a, trace, failed, upto)
             if len(failed) == len(a.values):
@@ -334,6 +344,7 @@ class Group:
             length = min(cfg.chunk, run.steps - step)
             new_state, trace = self._program(a, length // run.record_every)(params, run_keys, state)
             trace = jax.device_get(trace)
+            self.watch.check(self._name(a), trace, lambda b: self._entry(a, b))
             upto = self._stopped(a, trace, new_state, failed)
             self._write(writer, a, trace, failed, upto)
             if len(failed) == len(a.values):
@@ -353,7 +364,7 @@ class Group:
             self.tally.done += advanced
             k = self.arms.index(a) + 1
             self.reporter.overall(Position(*self.where, k, len(self.arms), self.tally.done, self.tally.total))
-        self.reporter(a.name if self.plain else f"{self.path.name}/{a.name}", step, self.config.run.steps)
+        self.reporter(self._name(a), step, self.config.run.steps)
 
     def _save(self, a: _Arm, step, state, status, failed, snapshot=True):
         """Checkpoint an arm (and snapshot its particles unless ``snapshot`` is False); ``state`` None: every
