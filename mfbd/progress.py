@@ -33,7 +33,7 @@ class Position:
     total: int
 
     def text(self) -> str:
-        where = f"group {self.group}/{self.groups} " if self.groups > 1 else ""
+        where = f"group {self.group}/{self.groups}, " if self.groups > 1 else ""
         return f"{where}arm {self.arm}/{self.arms}, overall {100 * self.done / max(self.total, 1):.0f}%"
 
 
