@@ -22,6 +22,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax served from _static: formulas render offline
     "sphinx.ext.viewcode",
     "myst_nb",
     "mfbd_docs",
@@ -30,6 +31,8 @@ source_suffix = {".md": "myst-nb", ".rst": "restructuredtext"}
 exclude_patterns = ["_build", "jupyter_execute", "**.ipynb_checkpoints"]
 
 html_theme = "furo"
+html_static_path = ["_static"]
+html_css_files = ["mfbd.css"]
 # MathJax from the copy sphinx-mathjax-offline puts in _static (never a CDN): formulas render offline.
 mathjax_path = "mathjax/tex-chtml.js"
 html_title = f"mfbd {release}"

@@ -2,24 +2,28 @@
 
 Errors in the input (config, ``--set``, directories) print one line
 ``mfbd: error: ...`` to stderr and exit with code 2, writing nothing.
-Exit codes: 0 done, 1 an arm stopped on a non-finite value, 2 bad input,
-130 interrupted (a checkpoint was written; continue with ``--resume``).
+Exit codes: 0 done (a sweep: even if some points stopped on a non-finite value,
+reported as such; ``--strict`` makes that 1), 1 an arm of a plain run stopped on a
+non-finite value, 2 bad input, 130 interrupted by Ctrl-C, 143 by SIGTERM (both
+wrote a checkpoint; continue with ``--resume``).
 
 The command composes the pieces: :mod:`mfbd.runner` runs (and neither prints
-nor draws), :class:`ProgressBar` reports on a terminal, then the failures,
-the figures (:func:`mfbd.plotting.plot_run`) and the summary table.
+nor draws), :class:`~mfbd.progress.ProgressBar` reports on a terminal and
+:class:`~mfbd.progress.ProgressLines` elsewhere, then the failures, the figures
+(:func:`mfbd.plotting.plot_run`) and the summary table.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import math
 import os
 import sys
 import time
 
-__all__ = ["main", "entry", "run_config", "resume_run", "ProgressBar", "version"]
+from mfbd.progress import ProgressBar, ProgressLines, Reporter, Reporters
+
+__all__ = ["main", "entry", "run_config", "resume_run", "ProgressBar", "ProgressLines", "version"]
+_ = time  # the reporters' clock, patched by the tests through this module
 
 EXAMPLES = """\
 examples:
@@ -101,6 +105,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--force", action="store_true", help="run a [sweep] of more than 10 000 points, or beyond the memory estimate"
     )
+    run.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a quick check of the config: 40 steps, 16 particles, 2 seeds (quench and schedules scaled to fit)",
+    )
+    run.add_argument(
+        "--strict", action="store_true", help="exit 1 when a sweep point fails (default: report it, exit 0)"
+    )
+    run.add_argument(
+        "--tensorboard", metavar="DIR", help="stream the metrics to TensorBoard event files in DIR (mfbd[tensorboard])"
+    )
 
     plot = commands.add_parser(
         "plot",
@@ -115,49 +130,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class ProgressBar:
-    """A one-line bar on a terminal: arm, steps done, steps/s and ETA of the arm (updated per chunk).
-
-    Rate and ETA are the arm's own, measured from its first report, so the
-    compilation (which happens before an arm's first chunk returns) is not counted.
-    """
-
-    def __init__(self, stream=None, width: int = 28):
-        self.stream, self.width = stream if stream is not None else sys.stderr, width
-        self.start: tuple[str, float, int] | None = None
-        self.drawn = False
-
-    def __call__(self, arm: str, done: int, total: int):
-        now = time.perf_counter()
-        if self.start is None or self.start[0] != arm or done < self.start[2]:
-            self.start = (arm, now, done)
-            rate_text, eta_text = "- steps/s", "?"  # this arm's first chunk: its compilation included
-        else:
-            _, t0, d0 = self.start
-            rate = (done - d0) / max(now - t0, 1e-9)
-            rate_text = f"{rate:,.0f} steps/s"
-            eta = (total - done) / rate if rate > 0 else float("inf")
-            eta_text = str(datetime.timedelta(seconds=round(eta))) if math.isfinite(eta) else "?"
-        fill = round(self.width * done / total)
-        bar = "#" * fill + "-" * (self.width - fill)
-        self.stream.write(f"\r{arm:>12} [{bar}] {done}/{total} steps  {rate_text}  ETA {eta_text}  ")
-        self.stream.flush()
-        self.drawn = True
-
-    def close(self):
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.drawn = False
-
-
 def _summary(status, config):
     """The closing table: final energy per arm (mean ± sd over seeds), wall time, the run directory."""
     from mfbd.runner import rundir
 
     metrics = rundir.read_metrics(status.run_dir)
     arms = rundir.read_status(status.run_dir)
-    print(f"{'arm':<14}{'final energy (mean ± sd over seeds)':<40}{'wall s':>8}")
+    width = max(len("arm"), *(len(name) for name, _ in config.arms)) + 2
+    what = "final energy"
+    if getattr(config.problem, "name", None) == "sampling":
+        what = "final E = KDE estimate of KL(μ|π) up to log Z"
+    print(f"{'arm':<{width}}{what + ' (mean ± sd over seeds)':<40}{'wall s':>8}")
     for name, _ in config.arms:
         entry = arms[name]
         if entry["status"] == "failed":
@@ -165,16 +148,17 @@ def _summary(status, config):
         else:
             final = metrics[name]["energy"][:, -1]
             result = f"{final.mean():.4e} ± {final.std():.1e}"
-        print(f"{name:<14}{result:<40}{entry['wall_s']:>8.1f}")
+        print(f"{name:<{width}}{result:<40}{entry['wall_s']:>8.1f}")
 
 
 def _draw(run_dir) -> list:
     """The figures of a run directory of either layout (a sweep: its table and figure, and a line on stderr
     naming the groups not finished yet: parts still running or stopped)."""
     from mfbd.plotting import plot
+    from mfbd.plotting.sweep_curves import group_of
     from mfbd.runner import rundir
 
-    if rundir.layout(run_dir) == "sweep" and (missing := rundir.unfinished(run_dir)):
+    if group_of(run_dir) is None and rundir.layout(run_dir) == "sweep" and (missing := rundir.unfinished(run_dir)):
         print(
             f"mfbd: {len(missing)} group(s) not finished yet: {', '.join(missing)}; the figures show the others "
             f"(run the missing --part, or `mfbd run --resume {run_dir}`)",
@@ -183,17 +167,19 @@ def _draw(run_dir) -> list:
     return plot(run_dir)
 
 
-def _finish(status, spec, quiet: bool, plot: bool, notes=()) -> int:
-    """Report a session of the runner: notes, failures, Ctrl-C, the figures and the summary; the exit code."""
+def _finish(status, spec, quiet: bool, plot: bool, notes=(), strict: bool = False) -> int:
+    """Report a session of the runner: notes, failures, interruption, the figures and the summary; the exit
+    code (a sweep's failed points are reported and exit 0 unless ``strict``)."""
     from mfbd.config import Config
 
     for line in notes:
         print(line, file=sys.stderr)
-    for message in status.failures:
+    for message in (*status.warnings, *status.failures):
         print(f"mfbd: {message}", file=sys.stderr)
     if status.interrupted:
+        what = "terminated (SIGTERM)" if status.terminated else "interrupted"
         print(
-            f"mfbd: interrupted; checkpoint written. Continue with: mfbd run --resume {status.run_dir}",
+            f"mfbd: {what}; checkpoint written. Continue with: mfbd run --resume {status.run_dir}",
             file=sys.stderr,
         )
         return status.code
@@ -201,62 +187,97 @@ def _finish(status, spec, quiet: bool, plot: bool, notes=()) -> int:
     if not quiet:
         if isinstance(spec, Config):
             _summary(status, spec)
+        else:
+            _sweep_table(status.run_dir)
         drawn = f"  (figures: {', '.join(p.name for p in figures)})" if figures else ""
         print(f"run directory: {status.run_dir}{drawn}")
+    if status.code == 1 and not isinstance(spec, Config) and not strict:
+        print(f"mfbd: {len(status.failures)} sweep point(s) failed (reported above; --strict exits 1)", file=sys.stderr)
+        return 0
     return status.code
 
 
-def _bar(reporter, quiet):
-    if reporter is not None:
+def _sweep_table(run_dir) -> None:
+    """The sweep's table of points (:func:`mfbd.plotting.sweep.table_text`), if it can be made."""
+    from mfbd.plotting.sweep import table_text
+
+    text = table_text(run_dir)
+    if text:
+        print(text)
+
+
+def _bar(reporter, quiet, tensorboard=None):
+    """The session's reporter: the caller's, else a bar on a terminal or lines elsewhere (none if
+    ``quiet``), with a TensorBoard tracker streaming the rows if ``tensorboard`` names a folder."""
+    from mfbd.config import ConfigError
+
+    if reporter is None and not quiet:
+        reporter = ProgressBar() if sys.stderr.isatty() else ProgressLines()
+    if tensorboard is None:
         return reporter
-    return ProgressBar() if (not quiet and sys.stderr.isatty()) else None
+    from mfbd.trackers import TensorBoard
+
+    try:
+        tracker = TensorBoard(tensorboard)
+    except ImportError as e:
+        raise ConfigError(f"--tensorboard: {e}") from None
+    return Reporters(reporter if isinstance(reporter, Reporter) else Reporter(reporter), tracker)
 
 
-def run_config(spec, out=None, *, quiet: bool = False, plot: bool = True, reporter=None, force=False, part=None) -> int:
-    """``mfbd run CONFIG`` of a config or a sweep: the runner, a progress bar on a terminal, the figures
-    and the summary. Returns the exit code: 0, 1 if an arm stopped on a non-finite value, 130 if interrupted."""
+def _session(call, bar):
+    try:
+        return call(bar)
+    finally:
+        if isinstance(bar, Reporter):
+            bar.close()
+
+
+def run_config(
+    spec, out=None, *, quiet=False, plot=True, reporter=None, force=False, part=None, strict=False, tensorboard=None
+) -> int:
+    """``mfbd run CONFIG`` of a config or a sweep: the runner, progress (a bar on a terminal, lines
+    elsewhere), the figures and the summary. Returns the exit code (see the module's docstring)."""
     from mfbd import runner
     from mfbd.config import Sweep
 
-    bar = _bar(reporter, quiet)
-    try:
-        status = runner.run(spec, out, reporter=bar, force=force, part=part)
-    finally:
-        if isinstance(bar, ProgressBar):
-            bar.close()
+    bar = _bar(reporter, quiet, tensorboard)
+    status = _session(lambda r: runner.run(spec, out, reporter=r, force=force, part=part), bar)
     notes = runner.rundir.read_metadata(status.run_dir).get("plan", []) if isinstance(spec, Sweep) else []
-    return _finish(status, spec, quiet, plot, notes)
+    return _finish(status, spec, quiet, plot, notes, strict)
 
 
-def resume_run(run_dir, *, quiet: bool = False, plot: bool = True, reporter=None, force=False, part=None) -> int:
+def resume_run(
+    run_dir, *, quiet=False, plot=True, reporter=None, force=False, part=None, strict=False, tensorboard=None
+) -> int:
     """``mfbd run --resume RUN_DIR`` of a run or a sweep, reported as :func:`run_config`."""
     from mfbd import runner
     from mfbd.config import read
     from mfbd.runner.rundir import CONFIG
 
-    bar = _bar(reporter, quiet)
-    try:
-        status = runner.resume(run_dir, reporter=bar, force=force, part=part)
-    finally:
-        if isinstance(bar, ProgressBar):
-            bar.close()
-    return _finish(status, read(str(status.run_dir / CONFIG), force=True), quiet, plot)
+    bar = _bar(reporter, quiet, tensorboard)
+    status = _session(lambda r: runner.resume(run_dir, reporter=r, force=force, part=part), bar)
+    return _finish(status, read(str(status.run_dir / CONFIG), force=True), quiet, plot, (), strict)
 
 
 def _run(args) -> int:
-    from mfbd.config import ConfigError, read
+    from mfbd.config import ConfigError, read, shrink
 
+    options = {"quiet": args.quiet, "force": args.force, "part": _part(args.part), "strict": args.strict}
+    options["tensorboard"] = args.tensorboard
     if args.resume is not None:
-        if args.config is not None or args.sets or args.out is not None:
-            raise ConfigError("--resume takes no CONFIG, --set or --out: a run continues with its own config.toml")
-        return resume_run(args.resume, quiet=args.quiet, force=args.force, part=_part(args.part))
+        if args.config is not None or args.sets or args.out is not None or args.smoke:
+            raise ConfigError(
+                "--resume takes no CONFIG, --set, --out or --smoke: a run continues with its own config.toml"
+            )
+        return resume_run(args.resume, **options)
     if args.config is None:
         raise ConfigError(
             "mfbd run needs a CONFIG (a TOML file or a bundled name, see `mfbd list`) or --resume RUN_DIR"
         )
-    part = _part(args.part)
     spec = read(args.config, args.sets, force=args.force)
-    return run_config(spec, args.out, quiet=args.quiet, force=args.force, part=part)
+    if args.smoke:
+        spec = shrink(spec)
+    return run_config(spec, args.out, **options)
 
 
 def _part(text: str | None) -> tuple[int, int] | None:
@@ -277,11 +298,14 @@ def _plot(args) -> int:
     from pathlib import Path
 
     from mfbd.config import ConfigError, load
+    from mfbd.plotting.sweep_curves import group_of
     from mfbd.runner import rundir
     from mfbd.runner.rundir import CONFIG, METRICS
 
     run_dir = Path(args.run_dir)
-    if rundir.layout(run_dir) == "run":  # read every file first, so a damaged one draws nothing
+    if (
+        group_of(run_dir) is None and rundir.layout(run_dir) == "run"
+    ):  # read every file first, so a damaged one draws nothing
         config = load(str(run_dir / CONFIG))
         metrics, _ = rundir.read_metrics(run_dir), rundir.read_status(run_dir)
         for name, _ in config.arms:
@@ -321,19 +345,19 @@ def main(argv: list[str] | None = None) -> int:
 def entry() -> None:
     """The ``mfbd`` script and ``python -m mfbd``: :func:`main`, then exit with its code.
 
-    After Ctrl-C (code 130, the checkpoint already written and closed) the process ends at once: an XLA
-    compilation interrupted mid-way may still hold a thread, and the interpreter's teardown could then
-    crash (exit 139) instead of exiting 130.
+    After Ctrl-C or SIGTERM (code 130 or 143, the checkpoint already written and closed) the process ends
+    at once: an XLA compilation interrupted mid-way may still hold a thread, and the interpreter's teardown
+    could then crash (exit 139) instead of exiting 130 or 143.
     """
     code = main()
-    if code == INTERRUPTED:
+    if code in (INTERRUPTED, TERMINATED):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
 
 
-INTERRUPTED = 130
+INTERRUPTED, TERMINATED = 130, 143
 
 if __name__ == "__main__":
     entry()

@@ -124,3 +124,56 @@ def test_progress_bar_rate_and_eta_are_per_arm_without_compile_time(monkeypatch)
     assert "gd" in frames[1] and "40/40 steps  30 steps/s  ETA 0:00:00" in frames[1]
     assert "bd" in frames[2] and "10/40 steps  - steps/s  ETA ?" in frames[2]
     assert "bd" in frames[3] and "40/40 steps  30 steps/s  ETA 0:00:00" in frames[3]
+
+
+@pytest.mark.parametrize("name", sorted(bundled()))
+def test_smoke_shrinks_every_bundled_config_to_a_plan(name):
+    """`mfbd run NAME --smoke` is config.shrink: every bundled config (and sweep) shrinks to a config that
+    validates and plans (quench and schedules consistent). Only the plan here (a full --smoke sweep takes
+    minutes); exp1_good --smoke runs end to end in test_trackers.py."""
+    from mfbd.config import read, shrink, validate
+    from mfbd.runner import plan
+
+    spec = shrink(read(name))
+    configs = getattr(spec, "configs", (spec,))
+    assert all((c.run.steps, c.run.n, c.run.seeds) == (40, 16, 2) for c in configs)
+    validate(spec)
+    assert plan.make(spec).groups
+
+
+def test_smoke_refused_with_resume(tmp_path, capsys):
+    _one_line_error(capsys, main(["run", "--resume", str(tmp_path), "--smoke"]), "--resume takes no CONFIG")
+
+
+def test_progress_lines_cadence_and_the_bar_shows_the_overall_position(monkeypatch):
+    """Lines: one at the first report, then when the overall percent passes a multiple of 5, when 10 s have
+    passed, and at an arm's end; never a carriage return. The bar appends the overall position and ETA."""
+    import io
+
+    from mfbd import cli
+    from mfbd.progress import Position
+
+    clock = iter([0.0, 1.0, 2.0, 13.0, 14.0])
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    stream = io.StringIO()
+    lines = cli.ProgressLines(stream)
+    for done, overall in ((10, 1), (20, 2), (30, 3), (31, 4), (400, 400)):  # of 400 arm-steps in all
+        lines.overall(Position(2, 3, 1, 1, overall, 400))
+        lines("group-001/gd", done, 400)
+    out = stream.getvalue()
+    assert "\r" not in out and out.count("\n") == 3  # first report, 10 s later (t = 13), the arm's end
+    assert (
+        out.splitlines()[0]
+        == "mfbd: group-001/gd 10/400 steps  - steps/s  ETA ?  [group 2/3, arm 1/1, overall 0%, ETA ?]"
+    )
+    assert out.splitlines()[-1].endswith(
+        "400/400 steps  28 steps/s  ETA 0:00:00  [group 2/3, arm 1/1, overall 100%, ETA 0:00:00]"
+    )
+
+    clock = iter([0.0, 10.0])
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    bar, stream = cli.ProgressBar(io.StringIO()), None
+    for done in (100, 200):
+        bar.overall(Position(1, 1, 2, 2, 100 + done, 400))
+        bar("bd", done, 200)
+    assert bar.stream.getvalue().split("\r")[-1].endswith("[arm 2/2, overall 75%, ETA 0:00:10]  ")

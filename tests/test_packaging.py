@@ -80,3 +80,12 @@ def test_sdist_is_complete_and_its_tests_run_against_the_installed_package(tmp_p
     _run([*pytest_args, "--collect-only"], cwd=tree, env=env)  # every test module imports from the sdist
     ran = _run([*pytest_args, "-x", "tests/problems/test_gaussian_mixture.py"], cwd=tree, env=env)
     assert " passed" in ran and "failed" not in ran
+
+
+def test_chex_is_a_test_dependency_only():
+    """chex serves the tests: it is in the dev extra, not a runtime dependency, and mfbd never imports it."""
+    runtime = " ".join(PYPROJECT["project"]["dependencies"])
+    assert "chex" not in runtime
+    assert any(req.startswith("chex") for req in PYPROJECT["project"]["optional-dependencies"]["dev"])
+    importers = [p for p in (ROOT / "mfbd").rglob("*.py") if "import chex" in p.read_text(encoding="utf-8")]
+    assert importers == []

@@ -79,3 +79,15 @@ def test_plot_run_reads_a_run_directory_written_through_rundir(small_config, tmp
     )
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["gd", "bd (stopped at step 20)"]
     assert plotting.PICTURES["gaussian_mixture_1d"] is not plotting.generic_picture
+
+
+def test_sampling_energy_is_labelled_as_a_kde_estimate_of_kl():
+    """Sampling mode's recorded energy is a kernel-density KL(μ|π) up to log Z (it may be negative): the
+    energy figure's axis says so."""
+    from mfbd.config import load
+    from mfbd.plotting import energy_figure
+
+    config = load("sampling_double_well")
+    metrics = {name: {"time": np.array([[0.0, 1.0]]), "energy": np.array([[-1.0, -2.0]])} for name, _ in config.arms}
+    label = energy_figure(config, metrics).axes[0].get_ylabel()
+    assert label == "E: KDE estimate of KL(μ|π) up to log Z"

@@ -350,3 +350,55 @@ def test_ctrl_c_then_resume_with_an_alpha_schedule_is_bit_identical(tmp_path):
     _assert_same_run(tmp_path / "whole", tmp_path / "cut")
     bd = [r for r in _rows(tmp_path / "whole") if r["arm"] == "bd" and int(r["step"]) > 0]
     assert sum(int(r["killed"]) + int(r["born"]) for r in bd) > 0  # the schedule's reaction happened
+
+
+def test_sigterm_mid_run_exits_143_with_line_progress_then_resume_is_bit_identical(exp1_run, tmp_path):
+    """SIGTERM (a scheduler's pre-emption) to `python -m mfbd run exp1_good` (smoke sizes) with stderr a pipe, as
+    in a batch log: progress comes as whole lines (no carriage return) with the overall position, the
+    signal checkpoints after the chunk and exits 143, and --resume ends bit-identical to exp1_run."""
+    out = tmp_path / "run"
+    argv = [
+        sys.executable,
+        "-m",
+        "mfbd",
+        "run",
+        "exp1_good",
+        *[a for s in EXP1 for a in ("--set", s)],
+        "--out",
+        str(out),
+    ]
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as a shell starts a job
+    try:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    deadline = time.monotonic() + 300
+    while "\ngd,0,10," not in ((out / "metrics.csv").read_text() if (out / "metrics.csv").exists() else ""):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 143, err
+    assert "\r" not in err and "mfbd: gd 10/40 steps  - steps/s  ETA ?  [arm 1/3, overall 8%, ETA ?]\n" in err
+    assert f"mfbd: terminated (SIGTERM); checkpoint written. Continue with: mfbd run --resume {out}" in err
+    assert json.loads((out / "metadata.json").read_text())["sessions"][0]["status"] == "interrupted"
+    assert resume_run(out, quiet=True, plot=False) == 0
+    _assert_same_run(exp1_run, out)
+
+
+def test_sigterm_in_process_returns_143_and_restores_the_handler(exp1_run, tmp_path):
+    out = tmp_path / "run"
+
+    def term(arm, step, steps):
+        if (arm, step) == ("bd", 20):
+            signal.raise_signal(signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        assert run_config(load("exp1_good", EXP1), str(out), plot=False, quiet=True, reporter=term) == 143
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert json.loads(str(_checkpoint(out)["progress"]))["bd"] == {"status": "running", "step": 20}
+    assert resume_run(out, quiet=True, plot=False) == 0
+    _assert_same_run(exp1_run, out)

@@ -220,3 +220,87 @@ def test_a_scheme_built_inside_vmap_with_traced_values_equals_the_concrete_one(b
             np.testing.assert_allclose(traced_state.log_weights[i], state.log_weights, rtol=1e-12)
             events += int(trace["killed"].sum() + trace["born"].sum() + (trace["ess"] < 15.9).sum())
         assert events > 0  # the reaction acted, so α and the threshold mattered
+
+
+CONSTRUCTED = """\
+name = "constructed"
+
+[problem]
+name = "gaussian_mixture_1d"
+
+[run]
+steps = 40
+n = 8
+seeds = 2
+record_every = 10
+chunk = 10
+
+[arms.gd]
+scheme = "gradient_flow"
+dt = 0.01
+
+[arms.bd]
+scheme = "birth_death"
+dt = 0.01
+alpha = 1.0
+
+[sweep]
+"arms.bd.alpha" = [1.0, 2.0, 3.0]
+"""
+
+
+def test_a_censored_and_a_failed_point_are_marked_in_figure_and_table(tmp_path):
+    """Constructed metrics: at alpha = 1 bd is gd (speed-up exactly 1); at alpha = 2 bd's energy at half the run
+    is below anything gd reaches (a lower bound); at alpha = 3 bd goes non-finite after step 20 (failed)."""
+    from mfbd.config import read
+    from mfbd.plotting.sweep import plot_sweep, table_text
+    from mfbd.runner.rundir import write_index
+
+    (tmp_path / "config.toml").write_text(CONSTRUCTED)
+    spec = read(str(tmp_path / "config.toml"))
+    write_index(tmp_path, spec, [[0, 1, 2]])
+    steps = [0, 10, 20, 30, 40]
+    gd = {s: [float(np.exp(-k / 10)) for k in steps] for s in (0, 1)}
+    bd = {
+        1.0: gd,
+        2.0: {s: [1.0, 0.01, 0.001, 0.0001, 0.00001] for s in (0, 1)},
+        3.0: {s: [1.0, 0.5, float("nan")] for s in (0, 1)},
+    }
+    (tmp_path / "group-000").mkdir()
+    lines = ["point,arms.bd.alpha,arm,seed,step,time,energy"]
+    for p, alpha in enumerate((1.0, 2.0, 3.0)):
+        for arm, curves in (("gd", gd), ("bd", bd[alpha])):
+            for seed, curve in curves.items():
+                lines += [f"{p},{alpha},{arm},{seed},{k},{0.01 * k},{e!r}" for k, e in zip(steps, curve, strict=False)]
+    (tmp_path / "group-000" / "metrics.csv").write_text("\n".join(lines) + "\n")
+
+    files = plot_sweep(tmp_path)
+    assert [f.name for f in files] == ["sweep_table.csv", "sweep.png", "sweep.pdf"]
+    assert main(["plot", str(tmp_path / "group-000")]) == 0  # a group's per-point curves
+    assert (tmp_path / "group-000" / "energy.png").stat().st_size > 1000
+    assert main(["plot", str(tmp_path)]) == 0 and (tmp_path / "sweep_energy.png").stat().st_size > 1000
+    table = {(r["point"], r["arm"]): r for r in _rows(tmp_path / "sweep_table.csv")}
+    assert float(table["0", "bd"]["speedup_mean"]) == 1.0 and table["0", "bd"]["speedup_bound"] == ""
+    assert table["1", "bd"]["speedup_bound"] == "lower" and table["1", "bd"]["speedup_bounds"] == "2"
+    assert float(table["1", "bd"]["speedup_mean"]) == pytest.approx(40 / 20)  # gd's last time over bd's half time
+    assert table["2", "bd"]["status"] == "failed" and table["2", "bd"]["last_finite_step"] == "10"
+    assert float(table["2", "bd"]["last_finite_energy"]) == 0.5
+    text = table_text(tmp_path)
+    assert "≥ 2 " in text and "bound: the reference never reached" in text
+    assert "FAILED: non-finite after step 10" in text and "6 point-arms: 1 speed-up bound(s), 1 failed" in text
+    figure = sweep_figure_of(tmp_path)
+    assert "2 seeds, 40 steps\n1 speed-up bound(s), 1 failed point-arm(s) of 6" in figure._suptitle.get_text()
+    (top, bottom) = figure.axes[:2]
+    crosses = [line for line in top.lines if line.get_marker() == "x" and len(line.get_xdata())]
+    assert [(line.get_xdata()[0] > 2.5, line.get_ydata()[0]) for line in crosses] == [(True, 0.5)]
+    carets = [line for line in bottom.lines if line.get_marker() == "^" and len(line.get_xdata())]
+    assert [line.get_ydata()[0] for line in carets] == [pytest.approx(2.0)]
+
+
+def sweep_figure_of(run_dir):
+    from mfbd.plotting.sweep import _title, load_sweep_config, sweep_figure, sweep_rows
+
+    config = load_sweep_config(run_dir)
+    keys, rows = sweep_rows(run_dir)
+    arms = [(name, config.base.label(name)) for name, _ in config.base.arms]
+    return sweep_figure(keys, rows, arms, config.reference, _title(config, rows))

@@ -1,6 +1,7 @@
 """A researcher's own problem in a config (mfbd.config.user): the shipped example end to end through the
 CLI, re-running and resuming its resolved config, and the one-line errors of a bad factory."""
 
+import pathlib
 import sys
 import textwrap
 
@@ -35,6 +36,8 @@ def test_the_tanh_network_example_runs_end_to_end_with_figures(tmp_path, capsys)
     assert len(text) == 1 + 3 * 2 * 5  # header + 3 arms × 2 seeds × 5 records
     energies = [float(line.split(",")[4]) for line in text[1:]]
     assert all(0 < e < 1 for e in energies)
+    source = pathlib.Path("examples/tanh_network.py").read_text()
+    assert (out / "problem_source" / "tanh_network.py").read_text() == source  # the code the run ran
 
 
 def test_an_interrupted_user_problem_run_resumes_from_its_config(tmp_path):

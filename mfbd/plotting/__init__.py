@@ -20,6 +20,7 @@ from mfbd.plotting.run import (
     plot_run,
 )
 from mfbd.plotting.sweep import plot_sweep, sweep_figure, sweep_rows
+from mfbd.plotting.sweep_curves import group_of, plot_curves
 from mfbd.runner.rundir import layout
 
 __all__ = ["plot", "plot_run", "plot_sweep", "energy_figure", "particles_figure", "generic_picture", "PICTURES"]
@@ -28,5 +29,8 @@ _ = _save  # shared with the figure modules
 
 
 def plot(run_dir) -> list[Path]:
-    """(Re)draw the figures of a run or sweep directory (:func:`plot_run` or :func:`plot_sweep`)."""
-    return plot_sweep(run_dir) if layout(run_dir) == "sweep" else plot_run(run_dir)
+    """(Re)draw the figures of a run or sweep directory (:func:`plot_run`, or :func:`plot_sweep` and the
+    per-point curves), or of a sweep's ``group-NNN`` folder (its points' curves, :mod:`.sweep_curves`)."""
+    if group_of(run_dir) is not None:
+        return plot_curves(run_dir)
+    return [*plot_sweep(run_dir), *plot_curves(run_dir)] if layout(run_dir) == "sweep" else plot_run(run_dir)

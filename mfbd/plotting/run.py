@@ -43,10 +43,13 @@ def energy_figure(config: Config, metrics: dict, stopped: dict[str, int] | None 
     columns = ["energy"]
     if any("population_energy" in m for m in metrics.values()):
         columns.append("population_energy")
+    sampling = getattr(config.problem, "name", None) == "sampling"
     titles = {
         "energy": "energy E (minibatch estimate)" if len(columns) > 1 else "energy E",
         "population_energy": "population energy E",
     }
+    if sampling:
+        titles["energy"] = "E: KDE estimate of KL(μ|π) up to log Z"
     fig = Figure(figsize=(6.0 * len(columns), 4.2), layout="constrained")
     axes = fig.subplots(1, len(columns), squeeze=False)[0]
     seeds = len(config.run.seed_list)

@@ -93,6 +93,7 @@ def gaussian_mixture_1d(start: str = "good", *, block_size: int = 1024) -> Probl
         return theta["c"] * other["c"] * gaussian_density(theta["y"] - other["y"], 2 * UNIT_VARIANCE)
 
     def target(x):
+        x = jnp.asarray(x)  # a float64 NumPy grid becomes float32 without a warning when x64 is off
         a_, yk_, vk_ = (t.astype(x.dtype) for t in (a, yk, vk))
         return jnp.dot(gaussian_density(x[..., None] - yk_, vk_), a_) / 3.0
 

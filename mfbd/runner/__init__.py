@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import jax
@@ -28,6 +27,7 @@ import jax
 from mfbd.config.schema import Config
 from mfbd.config.sweep import Sweep, read, validate
 from mfbd.config.toml import ConfigError
+from mfbd.progress import Position, Reporter
 from mfbd.runner import plan as _plan
 from mfbd.runner import rundir
 from mfbd.runner.checkpoint import CHECKPOINT, Checkpoint, fingerprint
@@ -36,26 +36,11 @@ from mfbd.runner.loop import Group, Sigint, _init_fn, _particles_fn, arm_observe
 from mfbd.runner.rundir import CONFIG, METADATA, read_metrics, read_snapshots
 
 __all__ = ["run", "resume", "start", "RunStatus", "Reporter", "read_metrics", "read_snapshots", "arm_problem"]
-__all__ += ["arm_observe", "INTERRUPTED"]
+__all__ += ["arm_observe", "INTERRUPTED", "TERMINATED", "Position"]
 
 INTERRUPTED = 130
+TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process ended by it
 _ = (_init_fn, _particles_fn)  # the compiled pieces, shared with tests and benchmarks
-
-
-class Reporter:
-    """Progress of a session: called after every chunk as ``reporter(arm, steps_done, steps_total)`` (the
-    arm's own steps; a sweep's arm is named ``group-NNN/ARM``), and closed once when the session ends.
-    The default reports nothing; a plain callable is wrapped (its ``close`` does nothing)."""
-
-    def __init__(self, callback: Callable[[str, int, int], None] | None = None):
-        self.callback = callback
-
-    def __call__(self, arm: str, done: int, total: int) -> None:
-        if self.callback is not None:
-            self.callback(arm, done, total)
-
-    def close(self) -> None:
-        """End of the session (a progress bar ends its line)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,18 +52,25 @@ class RunStatus:
       arms: per arm (``group-NNN/ARM`` in a sweep) its status entry (``status``, ``step``, ``wall_s``;
         ``failed_at`` and ``message`` if it stopped on a non-finite value).
       failures: the messages of the arms (or a sweep's points) that stopped in this session.
-      interrupted: Ctrl-C stopped the session (a checkpoint was written).
+      interrupted: Ctrl-C or SIGTERM stopped the session (a checkpoint was written).
+      terminated: it was SIGTERM (a scheduler's pre-emption or time limit).
+      warnings: an arm's energy rose sharply (:mod:`mfbd.runner.watch`), one per arm (none for an arm that
+        failed: its failure says so).
     """
 
     run_dir: Path
     arms: dict[str, dict]
     failures: tuple[str, ...] = ()
     interrupted: bool = False
+    terminated: bool = False
+    warnings: tuple[str, ...] = ()
 
     @property
     def code(self) -> int:
-        """The exit code: 0 done, 1 an arm failed, 130 interrupted."""
-        return INTERRUPTED if self.interrupted else 1 if self.failures else 0
+        """The exit code: 0 done, 1 an arm failed, 130 interrupted by Ctrl-C, 143 by SIGTERM."""
+        if self.interrupted:
+            return TERMINATED if self.terminated else INTERRUPTED
+        return 1 if self.failures else 0
 
 
 def _groups(spec, shares: dict[int, list[int]], run_dir: Path):
@@ -96,13 +88,15 @@ def _share(groups: list[list[int]], part: tuple[int, int] | None) -> dict[int, l
 
 def _session(run_dir: Path, spec, shares, reporter, metadata: dict, name: str = METADATA, before=None) -> RunStatus:
     """Run a session: every group's checkpoint is checked first, then ``before()`` (a resume's truncation),
-    then the groups one after the other under the Ctrl-C guard; the metadata file ``name`` records it all."""
+    then the groups one after the other under the Ctrl-C and SIGTERM guard; the metadata file ``name``
+    records it all."""
     reporter = reporter if isinstance(reporter, Reporter) else Reporter(reporter)
     plain, sigint = isinstance(spec, Config), Sigint()
     built = []
     for path, members, x64 in _groups(spec, shares, run_dir):
         with jax.enable_x64(x64):
             built.append((Group(path, spec, members, reporter, sigint), x64))  # checks before anything is written
+    _tally(built, spec)
     if before is not None:
         before()
     entry = {"start": rundir.now(), "end": None, "status": "running", "argv": sys.argv}
@@ -135,7 +129,28 @@ def _session(run_dir: Path, spec, shares, reporter, metadata: dict, name: str = 
         for name, status in group.checkpoint.status.items()
     }
     failures = tuple(m for group, _ in built for m in group.failures)
-    return RunStatus(run_dir, arms, failures, interrupted)
+    warned = tuple(m for g, _ in built for a, m in g.watch.warnings.items() if arms[a]["status"] != "failed")
+    return RunStatus(run_dir, arms, failures, interrupted, interrupted and sigint.terminated, warned)
+
+
+class _Tally:
+    """The session's arm-steps done of total, for the reporter's :class:`~mfbd.progress.Position`."""
+
+    def __init__(self, total: int, done: int):
+        self.total, self.done = total, done
+
+
+def _tally(built, spec) -> None:
+    """Give every group of the session its place and the shared tally (steps its checkpoints already hold)."""
+    total = done = 0
+    for group, _ in built:
+        steps = group.config.run.steps
+        total += steps * len(group.arms)
+        for s in group.checkpoint.status.values():
+            done += steps if s["status"] in ("complete", "failed") else s["step"]
+    tally = _Tally(total, done)
+    for k, (group, _) in enumerate(built):
+        group.tally, group.where = tally, (k + 1, len(built))
 
 
 def _close(metadata: dict, entry: dict, built, plain: bool, wall: float):
@@ -189,6 +204,8 @@ def run(spec: Config | Sweep, out: str | None = None, *, reporter=None, force: b
         if (run_dir / rundir.metadata_name(part)).exists():
             raise ConfigError(f"{run_dir} already has part {part[0]}/{part[1]}; continue it with --resume --part")
     metadata = {"config": spec.name, **rundir.versions()}
+    if (source := _copy_source(spec, run_dir)) is not None:
+        metadata["problem_source"] = source
     if isinstance(spec, Config):
         seeds = list(spec.run.seed_list)
         metadata.update(x64=spec.run.dtype == "float64", dtype=spec.run.dtype, seeds=seeds)
@@ -199,6 +216,24 @@ def run(spec: Config | Sweep, out: str | None = None, *, reporter=None, force: b
         metadata.update(sweep=points, plan=plan.notes, fingerprint=fingerprint(spec))
     metadata.update(start_time=rundir.now(), end_time=None)
     return _session(run_dir, spec, _share(plan.groups, part), reporter, metadata, rundir.metadata_name(part))
+
+
+def _copy_source(spec, run_dir: Path) -> str | None:
+    """Copy the source file of a user problem's module (``[problem] name = "module:factory"``) into the run
+    directory as ``problem_source/FILE``, so the run records the code it ran; returns the copy's name."""
+    import importlib.util
+    import shutil
+
+    name = getattr((spec if isinstance(spec, Config) else spec.base).problem, "name", "")
+    if ":" not in name:
+        return None
+    found = importlib.util.find_spec(name.partition(":")[0])
+    if found is None or not found.origin or not Path(found.origin).is_file():
+        return None
+    (run_dir / "problem_source").mkdir(exist_ok=True)
+    copy = run_dir / "problem_source" / Path(found.origin).name
+    shutil.copyfile(found.origin, copy)
+    return str(copy.relative_to(run_dir))
 
 
 def resume(run_dir, *, reporter=None, force: bool = False, part=None) -> RunStatus:

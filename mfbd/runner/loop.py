@@ -33,9 +33,11 @@ import numpy as np
 from mfbd.config.schema import KINDS, Config, kind_of, make_observe, make_problem, make_scheme
 from mfbd.config.sweep import Sweep, describe
 from mfbd.config.toml import ConfigError
+from mfbd.progress import Position, Reporter
 from mfbd.runner._io import CHECKPOINT, CONFIG, METRICS
 from mfbd.runner.checkpoint import Checkpoint, fingerprint
 from mfbd.runner.records import MetricsWriter, cell, write_snapshot
+from mfbd.runner.watch import Watch
 from mfbd.simulate import initial_record, run_chunk, seed_keys
 
 __all__ = ["Group", "Sigint", "arm_problem", "arm_observe"]
@@ -61,23 +63,29 @@ def _initial_fn(observe):
 
 
 class Sigint:
-    """Ctrl-C that is never lost: SIGINT raises KeyboardInterrupt as usual and is also remembered, so one
-    whose KeyboardInterrupt is swallowed where it is raised (inside JAX's C++ or garbage-collector
-    callbacks, jax-ml/jax#18246) still stops the session after the chunk in progress (:meth:`check`).
-    Installed only over Python's default handler, in the main thread: a process started with SIGINT
-    ignored (``nohup``, a background job) keeps ignoring it, and a caller's own handler is left alone."""
+    """Ctrl-C and SIGTERM that are never lost: SIGINT raises KeyboardInterrupt as usual and is also
+    remembered, so one whose KeyboardInterrupt is swallowed where it is raised (inside JAX's C++ or
+    garbage-collector callbacks, jax-ml/jax#18246) still stops the session after the chunk in progress
+    (:meth:`check`). SIGTERM (a scheduler's pre-emption, SLURM's ``--signal``) is handled the same way and
+    remembered as ``terminated``. Installed only over the default handlers, in the main thread: a process
+    started with SIGINT ignored (``nohup``, a background job) keeps ignoring it, and a caller's own handler
+    is left alone."""
+
+    DEFAULTS = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
 
     def __init__(self):
-        self.pending, self.previous = False, None
+        self.pending, self.terminated, self.previous = False, False, {}
 
     def __enter__(self):
-        main = threading.current_thread() is threading.main_thread()
-        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+        if threading.current_thread() is threading.main_thread():
+            for signum, default in self.DEFAULTS.items():
+                if signal.getsignal(signum) is default:
+                    self.previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum, frame):
         self.pending = True
+        self.terminated |= signum == signal.SIGTERM
         raise KeyboardInterrupt
 
     def check(self):
@@ -85,9 +93,9 @@ class Sigint:
             raise KeyboardInterrupt
 
     def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-            self.previous = None
+        for signum, previous in self.previous.items():
+            signal.signal(signum, previous)
+        self.previous = {}
 
 
 def arm_problem(problem, arm, section=None):
@@ -134,7 +142,9 @@ class Group:
     against the config when built, before anything is written."""
 
     def __init__(self, path: Path, spec: Config | Sweep, points: list[int], reporter, sigint: Sigint):
-        self.path, self.points, self.reporter, self.sigint = Path(path), points, reporter, sigint
+        self.path, self.points, self.sigint = Path(path), points, sigint
+        self.reporter = reporter if isinstance(reporter, Reporter) else Reporter(reporter)
+        self.tally, self.where = None, (1, 1)  # the session's arm-steps and this group's place (runner._tally)
         self.plain = isinstance(spec, Config)
         self.configs = (spec,) if self.plain else spec.configs
         self.keys, self.point_values = ((), ((),)) if self.plain else (spec.keys, spec.points)
@@ -158,6 +168,7 @@ class Group:
         self.programs: dict = {}
         self.current = None  # (arm, step, state, failed) after the last chunk written
         self.failures: list[str] = []
+        self.watch = Watch(cfg.problem.name != "sampling")  # a KDE estimate of KL up to log Z may be negative
         self.wall: dict[str, float] = {}
         self.cost: dict[str, tuple[np.ndarray, float, float]] = {}  # per arm: passes [B], wall (s), its clock
         self.checkpoint = self._checkpoint(spec)
@@ -271,16 +282,19 @@ class Group:
         self.cost[a.name] = (trace["passes"][:, -1].copy(), end, now)
 
     def _write(self, writer, a: _Arm, trace: dict, failed: dict, upto: dict | None = None):
+        """Append the chunk's rows (with the cost columns) to metrics.csv and hand them to the reporter."""
         self._add_cost(a, trace)
-        seeds, upto = len(self.seeds), upto or {}
+        seeds, upto, rows = len(self.seeds), upto or {}, []
         if self.plain:
             if 0 not in failed or 0 in upto:
-                writer.write(a.name, self.seeds, trace, upto.get(0))
-            return
-        for p, v in zip(self.points, a.of_point, strict=True):
-            if v not in failed or v in upto:
-                prefix = [p, *(cell(x) for x in self.point_values[p])]
-                writer.write(a.name, self.seeds, trace, upto.get(v), prefix=prefix, first=v * seeds)
+                rows += writer.write(a.name, self.seeds, trace, upto.get(0))
+        else:
+            for p, v in zip(self.points, a.of_point, strict=True):
+                if v not in failed or v in upto:
+                    prefix = [p, *(cell(x) for x in self.point_values[p])]
+                    rows += writer.write(a.name, self.seeds, trace, upto.get(v), prefix=prefix, first=v * seeds)
+        if rows:
+            self.reporter.rows(rows)
 
     def _stopped(self, a: _Arm, trace: dict, state, failed: dict) -> dict:
         """Mark the values that went non-finite in ``trace``; returns ``{value: records to keep}``."""
@@ -312,6 +326,13 @@ class Group:
         where = describe(self.keys, self.point_values[point])
         return f"arm '{a.name}' stopped at point {point} ({where}): {what} {when}; its records up to there are kept"
 
+    def _name(self, a: _Arm) -> str:  # as the reporter and the status name it
+        return a.name if self.plain else f"{self.path.name}/{a.name}"
+
+    def _entry(self, a: _Arm, b: int) -> str:  # batch entry b of arm a in words: its seed (and point)
+        v, s = divmod(b, len(self.seeds))
+        return f"({'' if self.plain else f'point {self.points[a.of_point.index(v)]}, '}seed {self.seeds[s]})"
+
     def _run_arm(self, a: _Arm, writer):
         run, cfg = self.config.run, self.config
         status = self.checkpoint.status[a.name]
@@ -321,10 +342,12 @@ class Group:
             self.cost[a.name] = (np.zeros(len(a.values) * len(self.seeds), np.int64), 0.0, time.perf_counter())
             state = self._place(self._init(a, params, entry))
             trace = jax.device_get(_initial_fn(self._observer(a))(state))
+            self.watch.last[self._name(a)] = np.asarray(trace["energy"])[:, -1]
             upto = self._stopped(a, trace, state, failed)
             self._write(writer, a, trace, failed, upto)
             if len(failed) == len(a.values):
                 self._save(a, 0, None, "failed", failed)
+                self._report(a, run.steps, run.steps)
                 return
             self._save(a, 0, state, "running", failed)
         else:  # running: continue from the checkpointed state
@@ -340,17 +363,27 @@ class Group:
             length = min(cfg.chunk, run.steps - step)
             new_state, trace = self._program(a, length // run.record_every)(params, run_keys, state)
             trace = jax.device_get(trace)
+            self.watch.check(self._name(a), trace, lambda b: self._entry(a, b))
             upto = self._stopped(a, trace, new_state, failed)
             self._write(writer, a, trace, failed, upto)
             if len(failed) == len(a.values):
                 self._save(a, None, None, "failed", failed)
+                self._report(a, run.steps, run.steps - step)  # its remaining steps count as done
                 return
             state, step = new_state, step + length
             self.current = (a, step, state, failed)
             if step % cfg.checkpoint_every == 0 or step == run.steps:
                 self._save(a, step, state, "complete" if step == run.steps else "running", failed)
-            self.reporter(a.name if self.plain else f"{self.path.name}/{a.name}", step, run.steps)
+            self._report(a, step, length)
             self.sigint.check()
+
+    def _report(self, a: _Arm, step: int, advanced: int):
+        """Tell the reporter: the session's position (``advanced`` arm-steps more), then the arm's steps."""
+        if self.tally is not None:
+            self.tally.done += advanced
+            k = self.arms.index(a) + 1
+            self.reporter.overall(Position(*self.where, k, len(self.arms), self.tally.done, self.tally.total))
+        self.reporter(self._name(a), step, self.config.run.steps)
 
     def _save(self, a: _Arm, step, state, status, failed, snapshot=True):
         """Checkpoint an arm (and snapshot its particles unless ``snapshot`` is False); ``state`` None: every

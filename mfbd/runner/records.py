@@ -46,16 +46,23 @@ class MetricsWriter:
         self.writer = csv.writer(self.file)
         self.empty = self.path.stat().st_size == 0
 
-    def write(self, arm: str, seeds, trace: dict, upto: int | None = None, *, prefix=(), first: int = 0):
-        """Rows of a trace ``{column: [B, R]}``: batch entries ``first + s`` for the seeds, records ``[:upto]``."""
+    def write(self, arm: str, seeds, trace: dict, upto: int | None = None, *, prefix=(), first: int = 0) -> list:
+        """Rows of a trace ``{column: [B, R]}``: batch entries ``first + s`` for the seeds, records ``[:upto]``.
+
+        Returns the rows written as ``{column: value}`` (numbers as Python numbers), for live trackers."""
         names = columns(trace)
+        header = [*self.prefix_columns, "arm", "seed", *names]
         if self.empty:
-            self.writer.writerow([*self.prefix_columns, "arm", "seed", *names])
+            self.writer.writerow(header)
             self.empty = False
+        rows = []
         for s, seed in enumerate(seeds):
             for r in range(trace["step"].shape[1] if upto is None else upto):
-                self.writer.writerow([*prefix, arm, seed, *(number(trace[c][first + s, r]) for c in names)])
+                values = [np.asarray(trace[c][first + s, r]).item() for c in names]
+                self.writer.writerow([*prefix, arm, seed, *map(number, values)])
+                rows.append(dict(zip(header, [*prefix, arm, int(seed), *values], strict=True)))
         self.file.flush()
+        return rows
 
     def close(self):
         self.file.close()

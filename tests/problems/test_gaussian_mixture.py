@@ -1,5 +1,7 @@
 """Experiment 1's closed forms against quadrature, and the oracle against autodiff."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -112,3 +114,14 @@ def test_named_starts_and_prior():
     assert float(jnp.abs(prior["c"]).max()) == 0.0
     with pytest.raises(ValueError, match="unknown start"):
         gaussian_mixture_1d("ugly")
+
+
+def test_target_on_a_numpy_grid_warns_nothing_in_float32():
+    """The figures evaluate f on a float64 NumPy grid; with x64 off that must not warn (issue 22)."""
+    problem = gaussian_mixture_1d()
+    grid = np.linspace(-5.0, 5.0, 11)
+    with jax.enable_x64(False), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = problem.target(grid)
+    assert values.dtype == jnp.float32
+    np.testing.assert_allclose(values, np.asarray(problem.target(jnp.asarray(grid, jnp.float32))), rtol=1e-6)
