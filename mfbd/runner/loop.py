@@ -13,7 +13,7 @@ Step k uses ``fold_in(run_key, k)`` and chunks start at multiples of ``chunk``, 
 group resumed from its checkpoint repeats exactly the computation of an uninterrupted
 one. A value whose seeds go non-finite stops writing rows (its records up to the stop
 are kept, the step-0 record included); when every value of an arm has stopped, the arm
-is ``failed`` and keeps its last checkpoint. Ctrl-C (:class:`Sigint`) checkpoints the
+is ``failed`` and keeps its last checkpoint. Ctrl-C or SIGTERM (:class:`~mfbd.runner.signals.Sigint`) checkpoints the
 state after the last chunk written.
 """
 
@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import signal
-import threading
 import time
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from mfbd.progress import Position, Reporter
 from mfbd.runner._io import CHECKPOINT, CONFIG, METRICS
 from mfbd.runner.checkpoint import Checkpoint, fingerprint
 from mfbd.runner.records import MetricsWriter, cell, write_snapshot
+from mfbd.runner.signals import Sigint
 from mfbd.runner.watch import Watch
 from mfbd.simulate import initial_record, run_chunk, seed_keys
 
@@ -60,42 +59,6 @@ def _particles_fn(problem, n, dtype):
 def _initial_fn(observe):
     """The step-0 record of every batch entry, ``{column: [B, 1]}``."""
     return jax.jit(jax.vmap(lambda state: jax.tree_util.tree_map(lambda a: a[None], initial_record(state, observe))))
-
-
-class Sigint:
-    """Ctrl-C and SIGTERM that are never lost: SIGINT raises KeyboardInterrupt as usual and is also
-    remembered, so one whose KeyboardInterrupt is swallowed where it is raised (inside JAX's C++ or
-    garbage-collector callbacks, jax-ml/jax#18246) still stops the session after the chunk in progress
-    (:meth:`check`). SIGTERM (a scheduler's pre-emption, SLURM's ``--signal``) is handled the same way and
-    remembered as ``terminated``. Installed only over the default handlers, in the main thread: a process
-    started with SIGINT ignored (``nohup``, a background job) keeps ignoring it, and a caller's own handler
-    is left alone."""
-
-    DEFAULTS = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
-
-    def __init__(self):
-        self.pending, self.terminated, self.previous = False, False, {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for signum, default in self.DEFAULTS.items():
-                if signal.getsignal(signum) is default:
-                    self.previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        self.pending = True
-        self.terminated |= signum == signal.SIGTERM
-        raise KeyboardInterrupt
-
-    def check(self):
-        if self.pending:
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc):
-        for signum, previous in self.previous.items():
-            signal.signal(signum, previous)
-        self.previous = {}
 
 
 def arm_problem(problem, arm, section=None):
