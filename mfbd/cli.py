@@ -125,6 +125,13 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     plot.add_argument("run_dir", metavar="RUN_DIR")
+    for command in (run, plot):
+        command.add_argument(
+            "--no-compile-cache",
+            action="store_true",
+            help="do not use the persistent compilation cache (also: MFBD_NO_COMPILATION_CACHE=1; "
+            "its folder: MFBD_CACHE_DIR, default ~/.cache/mfbd/jax)",
+        )
 
     commands.add_parser("list", help="list the bundled configs", description="List the bundled configs.")
     return parser
@@ -327,10 +334,20 @@ def _list(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``mfbd`` command; returns the exit code."""
+def main(argv: list[str] | None = None, *, compile_cache: bool = False) -> int:
+    """Entry point of the ``mfbd`` command; returns the exit code.
+
+    ``compile_cache``: turn on JAX's persistent compilation cache (:mod:`mfbd._cache`) unless
+    ``--no-compile-cache`` is given; the ``mfbd`` script does, so that a second run, a resume
+    or a re-plot of the same config compiles nothing new.
+    """
     args = _parser().parse_args(argv)
     from mfbd.config import ConfigError
+
+    if compile_cache and args.command in ("run", "plot") and not args.no_compile_cache:
+        from mfbd._cache import enable_compilation_cache
+
+        enable_compilation_cache()
 
     try:
         return {"run": _run, "plot": _plot, "list": _list}[args.command](args)
@@ -349,7 +366,7 @@ def entry() -> None:
     at once: an XLA compilation interrupted mid-way may still hold a thread, and the interpreter's teardown
     could then crash (exit 139) instead of exiting 130 or 143.
     """
-    code = main()
+    code = main(compile_cache=True)
     if code in (INTERRUPTED, TERMINATED):
         sys.stdout.flush()
         sys.stderr.flush()

@@ -78,7 +78,8 @@ def test_the_runner_never_imports_plotting_or_the_cli():
 def test_plotting_reads_only_config_and_the_run_directory_module():
     for name in FILES:
         if _within(name, ("mfbd.plotting",)):
-            other = {m for m in GRAPH[name] if not _within(m, ("mfbd.config", "mfbd.plotting", "mfbd.runner.rundir"))}
+            allowed = ("mfbd.config", "mfbd.plotting", "mfbd.runner.rundir", "mfbd.stats")  # stats: the one statistic
+            other = {m for m in GRAPH[name] if not _within(m, allowed)}
             assert not other, f"{name} imports {other}"
 
 
@@ -139,7 +140,11 @@ def test_no_cycle_and_the_import_chain_is_at_most_10_modules():
 
 
 #: Files of experiments/ still using private mfbd names, owned by engineers editing them now (issue 20).
-PRIVATE_ALLOWED = {"experiments/benchmarks/notebook_numpy.py", "experiments/benchmarks/sweep.py"}
+PRIVATE_ALLOWED = {
+    "experiments/benchmarks/notebook_numpy.py",
+    "experiments/benchmarks/sweep.py",
+    "experiments/benchmarks/compile_cache.py",
+}
 
 
 def _private_mfbd_names(path: pathlib.Path) -> list[str]:
