@@ -267,7 +267,7 @@ def resume_run(
 
 
 def _run(args) -> int:
-    from mfbd.config import ConfigError, read, shrink
+    from mfbd.config import ConfigError, read
 
     options = {"quiet": args.quiet, "force": args.force, "part": _part(args.part), "strict": args.strict}
     options["tensorboard"] = args.tensorboard
@@ -282,9 +282,20 @@ def _run(args) -> int:
             "mfbd run needs a CONFIG (a TOML file or a bundled name, see `mfbd list`) or --resume RUN_DIR"
         )
     spec = read(args.config, args.sets, force=args.force)
-    if args.smoke:
-        spec = shrink(spec)
-    return run_config(spec, args.out, **options)
+    return run_config(_smoke(spec) if args.smoke else spec, args.out, **options)
+
+
+def _smoke(spec):
+    """``--smoke``: :func:`mfbd.config.shrink`; a sweep over ``run.n`` keeps each point's n, so its groups
+    (and its ``--part`` shares) and its sweep.csv stay those of the full sweep."""
+    import dataclasses
+
+    from mfbd.config import Sweep, shrink
+
+    if isinstance(spec, Sweep) and "run.n" in spec.keys:
+        configs = tuple(shrink(c, n=c.run.n) for c in spec.configs)
+        return dataclasses.replace(spec, base=shrink(spec.base), configs=configs)
+    return shrink(spec)
 
 
 def _part(text: str | None) -> tuple[int, int] | None:

@@ -128,15 +128,19 @@ def test_progress_bar_rate_and_eta_are_per_arm_without_compile_time(monkeypatch)
 
 @pytest.mark.parametrize("name", sorted(bundled()))
 def test_smoke_shrinks_every_bundled_config_to_a_plan(name):
-    """`mfbd run NAME --smoke` is config.shrink: every bundled config (and sweep) shrinks to a config that
+    """`mfbd run NAME --smoke` is config.shrink (a sweep over run.n keeps its n, so its groups and --part
+    shares stay): every bundled config (and sweep) shrinks to a config that
     validates and plans (quench and schedules consistent). Only the plan here (a full --smoke sweep takes
     minutes); exp1_good --smoke runs end to end in test_trackers.py."""
-    from mfbd.config import read, shrink, validate
+    from mfbd.cli import _smoke
+    from mfbd.config import read, validate
     from mfbd.runner import plan
 
-    spec = shrink(read(name))
-    configs = getattr(spec, "configs", (spec,))
-    assert all((c.run.steps, c.run.n, c.run.seeds) == (40, 16, 2) for c in configs)
+    full = read(name)
+    spec = _smoke(full)
+    configs, swept_n = getattr(spec, "configs", (spec,)), "run.n" in getattr(full, "keys", ())
+    assert all((c.run.steps, c.run.seeds) == (40, 2) for c in configs)
+    assert [c.run.n for c in configs] == ([c.run.n for c in full.configs] if swept_n else [16] * len(configs))
     validate(spec)
     assert plan.make(spec).groups
 

@@ -59,7 +59,7 @@ def curves_figure(run_dir, group: int | None = None) -> Figure:
             positive = positive and bool(np.all(energy[np.isfinite(energy)] > 0))
         if positive:
             ax.set_yscale("log", nonpositive="mask")
-        values = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in point["values"].items())
+        values = ", ".join(f"{k.removeprefix('arms.').removeprefix('run.')}={v}" for k, v in point["values"].items())
         ax.set_title(f"point {point['point']}: {values}", fontsize=8)
         ax.set_xlabel("mean-field time t", fontsize=8)
     for ax in axes[len(shown) :]:
