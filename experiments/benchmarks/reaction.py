@@ -54,7 +54,9 @@ def time_schemes(schemes: dict, problem, n, seeds, steps, every, repeats):
 
 
 def _arms(config: str, x64: bool, n: int):
-    cfg = load(config, [f"run.n={n}"])
+    """The problem at n units and the arms of a bundled config (of a sweep: its base config's)."""
+    cfg = load(config)
+    cfg = getattr(cfg, "base", cfg)  # a [sweep] config loads as a Sweep
     problem = make_problem(cfg.problem, n, x64)
     arms = dict(cfg.arms)
     return problem, arms
