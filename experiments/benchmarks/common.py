@@ -9,6 +9,7 @@ rounds of the per-round ratio. Compile time is measured apart, once, with
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import time
 from collections.abc import Callable
@@ -120,3 +121,18 @@ def compile_seconds(fn, *args) -> tuple[float, Callable]:
 def machine() -> dict:
     """Where the numbers came from (:func:`experiments.common.machine_record`); the benchmarks run in float32."""
     return machine_record(dtype="float32")
+
+
+def standalone(run: Callable, doc: str) -> Callable:
+    """``main(argv)`` of one benchmark module run alone: ``--smoke`` (alias ``--quick``), then its table."""
+
+    def main(argv=None) -> int:
+        from experiments.benchmarks.run_all import format_table
+
+        parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+        parser.add_argument("--smoke", "--quick", dest="quick", action="store_true")
+        args = parser.parse_args(argv)
+        print(format_table(run(Settings(quick=args.quick))), flush=True)
+        return 0
+
+    return main

@@ -13,7 +13,6 @@ the switch turns the cache off (its compile time stays that of the first).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -21,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from experiments.benchmarks.common import Row, Settings
+from experiments.benchmarks.common import Row, Settings, standalone
 
 CONFIG = "exp1_good"
 
@@ -122,14 +121,7 @@ def run(settings: Settings) -> list[Row]:
     ]
 
 
-def main(argv=None) -> int:
-    from experiments.benchmarks.run_all import format_table
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", "--quick", dest="quick", action="store_true")
-    args = parser.parse_args(argv)
-    print(format_table(run(Settings(quick=args.quick))), flush=True)
-    return 0
+main = standalone(run, __doc__)
 
 
 if __name__ == "__main__":

@@ -17,12 +17,10 @@ per-round ratios is printed in the note.
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 
 import mfbd
-from experiments.benchmarks.common import Row, Settings, interleaved
+from experiments.benchmarks.common import Row, Settings, interleaved, standalone
 from mfbd.config import load, make_problem, make_scheme
 from mfbd.simulate import run_chunk
 
@@ -128,14 +126,7 @@ def run(settings: Settings) -> list[Row]:
     return rows
 
 
-def main(argv=None) -> int:
-    from experiments.benchmarks.run_all import format_table
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", "--quick", dest="quick", action="store_true")
-    args = parser.parse_args(argv)
-    print(format_table(run(Settings(quick=args.quick))), flush=True)
-    return 0
+main = standalone(run, __doc__)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ without a target; a FLOP-count roofline would be the next step.
 
 from __future__ import annotations
 
-import argparse
 from functools import partial
 
 import jax
@@ -31,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import mfbd
-from experiments.benchmarks.common import Row, Settings, interleaved
+from experiments.benchmarks.common import Row, Settings, interleaved, standalone
 from mfbd.problems.gaussian_mixture import AMPLITUDES, CENTRES, UNIT_VARIANCE, VARIANCES
 
 TARGET = ">= 0.5"
@@ -152,14 +151,7 @@ def run(settings: Settings) -> list[Row]:
     return rows + data_rows(1024 if settings.quick else 4096, (5, 50), settings.reps(9))
 
 
-def main(argv=None) -> int:
-    from experiments.benchmarks.run_all import format_table
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", "--quick", dest="quick", action="store_true")
-    args = parser.parse_args(argv)
-    print(format_table(run(Settings(quick=args.quick))), flush=True)
-    return 0
+main = standalone(run, __doc__)
 
 
 if __name__ == "__main__":
