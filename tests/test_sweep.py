@@ -90,7 +90,12 @@ def test_the_sweep_run_directory(swept, files):
 
 
 def test_each_point_equals_its_own_run(swept, files, tmp_path):
-    """The vmapped program (both α in one batch) gives bit for bit the metrics of ``mfbd run`` per point."""
+    """The vmapped program (both α in one batch) gives the metrics of ``mfbd run`` per point.
+
+    The draws are the same (the integer counts agree exactly); the floats agree to rounding, since XLA
+    may order a batched reduction differently from an unbatched one (bit for bit on jax 0.10.1, within
+    one ulp on jax 0.12.1). A different draw or a wrong α would differ at the 1e-3 level.
+    """
     points = {(p["values"]["arms.bd.alpha"], p["values"]["run.n"]): p for p in read_points(swept)}
     for alpha in ("1.0", "20.0"):
         config = load(str(files / "base.toml"), [f"arms.bd.alpha={alpha}"])
@@ -98,8 +103,12 @@ def test_each_point_equals_its_own_run(swept, files, tmp_path):
         alone = read_metrics(status.run_dir)
         mine = points[(alpha, "8")]["metrics"]
         for arm in ("gd", "bd"):
-            for column in ("energy", "killed", "born", "ess", "mean_potential"):
+            for column in ("killed", "born"):
                 np.testing.assert_array_equal(mine[arm][column], alone[arm][column], err_msg=f"{alpha} {arm} {column}")
+            for column in ("energy", "ess", "mean_potential"):
+                np.testing.assert_allclose(
+                    mine[arm][column], alone[arm][column], rtol=1e-12, atol=0, err_msg=f"{alpha} {arm} {column}"
+                )
     bd = points[("20.0", "8")]["metrics"]["bd"]
     assert bd["killed"].sum() + bd["born"].sum() > 0  # birth-death happened: the draws matched
 
