@@ -15,6 +15,7 @@ program, ``run_chunk(..., seeds=True)``, from the states and keys of
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 
@@ -82,17 +83,32 @@ def initial_record(state: State, observe: Observe | None = None) -> dict:
     return _record(state, Info(**values), observe)
 
 
-def state_energy(problem, name: str = "state_energy") -> Observe:
+@dataclasses.dataclass(frozen=True, eq=False)
+class StateEnergy:
+    """The observer of :func:`state_energy`; ``conic=True`` reads log-weights as unnormalised masses."""
+
+    problem: object
+    name: str = "state_energy"
+    conic: bool = False
+
+    def __call__(self, state: State) -> dict:
+        if self.conic:  # μ = Σ_i m_i δ_{θ_i}, m_i = e^{log w_i}: the unbalanced measure, Σ m_i ≠ 1
+            evaluate = getattr(self.problem.evaluate, "__wrapped__", self.problem.evaluate)  # skip the Σ w = 1 check
+            energy = evaluate(state.particles, jnp.exp(state.log_weights), jax.random.key(0)).energy
+        else:
+            energy = self.problem.energy(state.particles, jax.nn.softmax(state.log_weights))
+        return {self.name: energy}
+
+
+def state_energy(problem, name: str = "state_energy", *, conic: bool = False) -> StateEnergy:
     """An observer ``state -> {name: E(μ)}``: the energy of the state *after* the reaction.
 
     ``Info.energy`` is E before the reaction (the oracle pass of the step); this
-    is E of the particles and weights the step returns.
+    is E of the particles and weights the step returns: μ = Σ_i softmax(log w)_i δ_{θ_i},
+    or for a conic state (:func:`mfbd.conic`, ``conic=True``) μ = Σ_i e^{log w_i} δ_{θ_i}
+    with its own total mass.
     """
-
-    def observe(state: State) -> dict:
-        return {name: problem.energy(state.particles, jax.nn.softmax(state.log_weights))}
-
-    return observe
+    return StateEnergy(problem, name, conic)
 
 
 def dissipation(problem, alpha=0.0) -> Observe:

@@ -109,3 +109,15 @@ def test_new_bundled_configs_smoke_through_the_cli(tmp_path, name, columns):
     if name == "digits":
         accuracy = metrics["gd"]["test_accuracy"]
         assert ((accuracy >= 0) & (accuracy <= 1)).all()
+
+
+def test_a_conic_arm_records_the_population_energy_of_its_masses():
+    teacher = "\n[problem]\nname = 'student_teacher'\nmode = 'data'\n[run]\nsteps = 20\nn = 8\nrecord_every = 5\n"
+    config = _config(
+        "[arms.a]\nscheme = 'gradient_flow'\ndt = 0.01\n[arms.c]\nscheme = 'conic'\ndt = 0.01\nalpha = 1.0\n", teacher
+    )
+    kind, arms = kind_of(config.problem), dict(config.arms)
+    observe = kind.observe(config.problem, 8, True)
+    problem = make_problem(config.problem, 8, True)
+    assert not kind.arm_observe(observe, problem, arms["a"]).conic
+    assert kind.arm_observe(observe, problem, arms["c"]).conic

@@ -141,3 +141,25 @@ def test_init_ensemble_is_the_runners_seeding(tmp_path):
             assert keys.shape == (2,)
             first = np.asarray(jax.vmap(initial_record)(states)["energy"])
             np.testing.assert_array_equal(metrics[name]["energy"][:, 0], first)
+
+
+def test_state_energy_of_a_conic_state_is_e_of_its_unequal_masses():
+    """E(μ) = ½∫f² - Σ m_i F(θ_i) + ½ Σ m_i m_j K(θ_i, θ_j), by hand in numpy, for μ of total mass 1.8."""
+    problem = mfbd.problems.torus_mmd(atoms=4)
+    theta = np.array([[0.3, 1.0], [2.0, 4.5], [5.9, 0.1]])
+    masses = np.array([0.2, 0.5, 1.1])
+    state = mfbd.conic(problem, 0.01, 1.0).init(jnp.asarray(theta))._replace(log_weights=jnp.log(masses))
+    q, atoms = np.arange(1, 6), problem.extras["atoms"]
+
+    def kernel(s, t):  # [a, 2], [b, 2] -> [a, b]
+        g = 1.0 + 2.0 * np.sum(np.cos((s[:, None, :] - t[None, :, :])[..., None] * q) / (1.0 + q), -1)
+        return np.prod(g, -1)
+
+    c_f = 0.5 * kernel(atoms, atoms).mean()
+    by_hand = c_f - masses @ kernel(theta, atoms).mean(1) + 0.5 * masses @ kernel(theta, theta) @ masses
+    np.testing.assert_allclose(state_energy(problem, conic=True)(state)["state_energy"], by_hand, rtol=1e-12)
+    # The balanced reading (weights softmax(log m) = m / 1.8) is another measure, with another energy.
+    w = masses / masses.sum()
+    balanced = c_f - w @ kernel(theta, atoms).mean(1) + 0.5 * w @ kernel(theta, theta) @ w
+    np.testing.assert_allclose(state_energy(problem)(state)["state_energy"], balanced, rtol=1e-12)
+    assert abs(by_hand - balanced) > 0.1

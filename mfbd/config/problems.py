@@ -120,6 +120,11 @@ def _observe_teacher(section, n, x64):
     return state_energy(exact, "population_energy")
 
 
+def _teacher_observe(observe, problem, arm):
+    """A conic arm's population energy is E of its unnormalised masses."""
+    return dataclasses.replace(observe, conic=True) if observe is not None and arm.scheme == "conic" else observe
+
+
 def _build_digits(section, n, x64):
     with jax.enable_x64(x64):
         return digits(**options(section), dtype=jnp.float64 if x64 else jnp.float32)
@@ -168,6 +173,7 @@ BUNDLED: dict[str, ProblemKind] = {
         StudentTeacher,
         _build_teacher,
         observe=_observe_teacher,
+        arm_observe=_teacher_observe,
         log_time=True,
         unit_scalars=lambda s: s.dim + 1,
         teacher=lambda s: (s.teacher_width, s.batch_size if s.mode == "data" else 0),
