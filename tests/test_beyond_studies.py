@@ -63,3 +63,12 @@ def test_digits_study_smoke_compares_in_three_units_both_directions():
     costs = digits_study.cost_rows(traces, 40)
     assert all(r["passes_per_step"] == 1 and r["wall_per_step_ms"] > 0 for r in costs)
     assert np.isfinite([r["test_acc"] for r in costs]).all()
+
+
+@pytest.mark.slow  # four programs compiled
+def test_logistic_study_runs_at_another_d():
+    from experiments.beyond import logistic
+
+    rows = logistic.run(steps=20, seeds=2, sizes=(16,), d=5, m=8)
+    assert [r["arm"] for r in rows] == list(logistic.ARMS) and all(r["d"] == 5 for r in rows)
+    assert np.isfinite([[r["train_loss"], r["test_error"], r["margin"]] for r in rows]).all()

@@ -11,13 +11,20 @@ Arms: both layers trained (gradient descent), output layer only (b frozen at
 Test error on 2 000 fresh samples; margin min_i y_i f(x_i) / Σ_j w_j |θ_j|²
 (f is 2-homogeneous in θ, so this is scale-free).
 
+The d sweep (``--sweep-d``): the same arms at n = 64 for d ∈ {5, 10, 15, 20, 25},
+1 000 steps, 3 seeds (sized to the loaded CPU; the paper's size is
+``--sweep-d --n 512 --m 1000 --steps 50000 --seeds 10``), written to
+``results/beyond/logistic_d/``.
+
     PYTHONPATH=. python -m experiments.beyond.logistic
+    PYTHONPATH=. python -m experiments.beyond.logistic --sweep-d
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -35,6 +42,9 @@ D, M, DT, STEPS, SEEDS, ALPHA, TEST = 10, 100, 0.5, 2000, 3, 0.1, 2000
 SIZES = (32, 128)
 
 
+DIMS, SWEEP_N, SWEEP_STEPS = (5, 10, 15, 20, 25), 64, 1000
+
+
 def samples(key, n, d=D):
     k_c, k_s, k_u = jax.random.split(key, 3)
     centres = jnp.asarray([[0.5, 0.5], [0.5, -0.5], [-0.5, 0.5], [-0.5, -0.5]])[jax.random.randint(k_c, (n,), 0, 4)]
@@ -47,9 +57,9 @@ def unit(x, theta):
     return theta["a"] * jax.nn.relu(jnp.dot(theta["b"][:-1], x) + theta["b"][-1])
 
 
-def init_particles(key, m):
+def init_particles(key, m, d=D):
     k_a, k_b = jax.random.split(key)
-    return {"a": jax.random.normal(k_a, (m,)), "b": jax.random.normal(k_b, (m, D + 1)) / jnp.sqrt(D + 1.0)}
+    return {"a": jax.random.normal(k_a, (m,)), "b": jax.random.normal(k_b, (m, d + 1)) / jnp.sqrt(d + 1.0)}
 
 
 ARMS = {
@@ -62,18 +72,19 @@ ARMS = {
 }
 
 
-def run(steps=STEPS, seeds=SEEDS, sizes=SIZES):
-    x_test, y_test = samples(jax.random.key(999), TEST)
+def run(steps=STEPS, seeds=SEEDS, sizes=SIZES, d=D, m=M):
+    x_test, y_test = samples(jax.random.key(999), TEST, d)
+    init = functools.partial(init_particles, d=d)
     rows = []
     for n in sizes:
         for name, make in ARMS.items():
 
             def one(seed, n=n, make=make, name=name):
                 k_data, k_init, k_run = jax.random.split(jax.random.key(seed), 3)
-                data = samples(k_data, n)
-                problem = from_data(unit, None, init_particles, data=data, loss="logistic", block_size=n)
+                data = samples(k_data, n, d)
+                problem = from_data(unit, None, init, data=data, loss="logistic", block_size=n)
                 scheme = make(problem)
-                state = scheme.init(init_particles(k_init, M))
+                state = scheme.init(init(k_init, m))
                 state, trace = mfbd.simulate(k_run, scheme, state, steps, record_every=steps)
                 w = jnp.exp(state.log_weights) if name == "both + conic" else jax.nn.softmax(state.log_weights)
                 err = jnp.mean(jnp.sign(problem.predict(state.particles, w, x_test)) != y_test)
@@ -84,7 +95,7 @@ def run(steps=STEPS, seeds=SEEDS, sizes=SIZES):
             t0 = time.perf_counter()
             loss, err, margin = map(np.asarray, jax.jit(jax.vmap(one))(jnp.arange(seeds)))
             wall = time.perf_counter() - t0
-            rows.append({"n": n, "arm": name, "train_loss": loss.mean(), "test_error": err.mean(),
+            rows.append({"d": d, "n": n, "arm": name, "train_loss": loss.mean(), "test_error": err.mean(),
                          "test_error_sd": err.std(ddof=1) if seeds > 1 else 0.0, "margin": margin.mean(),
                          "margin_sd": margin.std(ddof=1) if seeds > 1 else 0.0, "wall_s": wall})  # fmt: skip
             print(rows[-1], flush=True)
@@ -92,15 +103,29 @@ def run(steps=STEPS, seeds=SEEDS, sizes=SIZES):
 
 
 def main(argv=None):
-    smoke = "--smoke" in (argv or sys.argv[1:])
-    rows = run(50, 2, (32,)) if smoke else run()
-    if not smoke:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        write_rows(RESULTS / "table.csv", rows, float_format="{:.5g}")
-        meta = {"d": D, "m": M, "dt": DT, "steps": STEPS, "seeds": SEEDS, "alpha": ALPHA, "test": TEST}
-        (RESULTS / "summary.json").write_text(json.dumps({**meta, "machine": machine_record()}, indent=1, default=str))
-        columns = ["n", "arm", "train_loss", "test_error", "test_error_sd", "margin", "margin_sd", "wall_s"]
-        print(md_table(rows, columns))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="d = 10, n = 32, 50 steps, 2 seeds, nothing written")
+    parser.add_argument("--sweep-d", action="store_true", help=f"d in {DIMS} at one n")
+    parser.add_argument("--n", type=int, default=SWEEP_N, help="samples of the d sweep")
+    parser.add_argument("--m", type=int, default=M, help="units")
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--seeds", type=int, default=SEEDS)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        return run(50, 2, (32,))
+    if args.sweep_d:
+        steps = args.steps or SWEEP_STEPS
+        rows = [r for d in DIMS for r in run(steps, args.seeds, (args.n,), d, args.m)]
+        out, meta = RESULTS.parent / "logistic_d", {"dims": DIMS, "n": args.n, "steps": steps}
+    else:
+        steps = args.steps or STEPS
+        rows, out, meta = run(steps, args.seeds, m=args.m), RESULTS, {"d": D, "steps": steps}
+    out.mkdir(parents=True, exist_ok=True)
+    write_rows(out / "table.csv", rows, float_format="{:.5g}")
+    meta |= {"m": args.m, "dt": DT, "seeds": args.seeds, "alpha": ALPHA, "test": TEST}
+    (out / "summary.json").write_text(json.dumps({**meta, "machine": machine_record()}, indent=1, default=str))
+    columns = ["d", "n", "arm", "train_loss", "test_error", "test_error_sd", "margin", "margin_sd", "wall_s"]
+    print(md_table(rows, columns))
     return rows
 
 
