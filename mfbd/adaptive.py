@@ -39,7 +39,7 @@ from mfbd.schemes.base import Info, State, effective_sample_size
 from mfbd.schemes.heun import heun_stages
 from mfbd.schemes.splitting import build_scheme
 
-__all__ = ["Adaptive", "AdaptiveState", "adaptive", "run_adaptive", "simulate_adaptive"]
+__all__ = ["Adaptive", "AdaptiveState", "adaptive", "initial_record", "run_adaptive", "simulate_adaptive"]
 
 
 class AdaptiveState(NamedTuple):
@@ -53,6 +53,14 @@ class AdaptiveState(NamedTuple):
     accepted: jax.Array
     rejected: jax.Array
 
+    @property
+    def particles(self):  # the scheme state's, so snapshots and pictures read an adaptive state as any other
+        return self.state.particles
+
+    @property
+    def log_weights(self):
+        return self.state.log_weights
+
 
 class Adaptive(NamedTuple):
     """``init(particles, key=None) -> AdaptiveState``; ``advance(key, astate, t_end) -> astate``
@@ -61,11 +69,67 @@ class Adaptive(NamedTuple):
     init: Callable[..., AdaptiveState]
     advance: Callable[[jax.Array, AdaptiveState, jax.Array], AdaptiveState]
     max_steps: int
+    summary: Callable[[object], dict] | None = None  # the record's E, V̄, ESS, lineages, mass (None: particles')
 
 
 def _positive(name, value):
     if _checks._is_concrete(value) and not (np.isfinite(float(value)) and float(value) > 0):
         raise ValueError(f"{name} must be a positive number, got {value}")
+
+
+def check_controller(rtol, atol, dt0, max_steps, safety, factor_min, factor_max) -> None:
+    """The controller's arguments (module docstring), each with a one-line error."""
+    for name, value in (("rtol", rtol), ("atol", atol), ("dt0", dt0), ("safety", safety), ("factor_max", factor_max)):
+        _positive(name, value)
+    if not 0 < factor_min < 1 < factor_max:
+        raise ValueError(f"need 0 < factor_min < 1 < factor_max, got {factor_min}, {factor_max}")
+    if int(max_steps) != max_steps or max_steps <= 0:
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps}")
+
+
+def start(state, dt0) -> AdaptiveState:
+    """The controller's state at t = 0 around a scheme state (first proposal ``dt0``)."""
+    dtype = state.energy.dtype
+    zero = jnp.zeros((), jnp.int32)
+    return AdaptiveState(state, jnp.zeros((), dtype), jnp.asarray(dt0, dtype), jnp.ones((), dtype), zero, zero)
+
+
+def controller(propose, max_steps, safety, factor_min, factor_max, max_dt=None):
+    """``advance(key, astate, t_end)`` of the PI controller (module docstring) around one embedded step
+    ``propose(key, state, h) -> (new_state, err)`` (err ≤ 1 accepts; ``max_dt`` caps every Δt)."""
+
+    def attempt(key, a: AdaptiveState, t_end):
+        h = jnp.minimum(a.dt, t_end - a.time)
+        new, err = propose(jax.random.fold_in(key, a.accepted + a.rejected), a.state, h)
+        ok = err <= 1.0
+        safe_err = jnp.maximum(err, 1e-10)
+        grow = safety * safe_err**-0.35 * a.err_prev**0.2
+        shrink = jnp.where(jnp.isfinite(err), safety * safe_err**-0.5, factor_min)
+        factor = jnp.where(ok, jnp.clip(grow, factor_min, factor_max), jnp.clip(shrink, factor_min, 1.0))
+        clipped = h < a.dt
+        new_dt = jnp.where(ok & clipped, jnp.maximum(a.dt, h * factor), h * factor)  # a shortened step keeps dt
+        if max_dt is not None:
+            new_dt = jnp.minimum(new_dt, max_dt)
+        new = new._replace(step=a.state.step + 1)
+        state = jax.tree_util.tree_map(lambda x, y: jnp.where(ok, x, y), new, a.state)
+        return AdaptiveState(
+            state,
+            jnp.where(ok, jnp.where(clipped | (a.time + h >= t_end), t_end, a.time + h), a.time),
+            new_dt.astype(a.dt.dtype),
+            jnp.where(ok, safe_err, a.err_prev).astype(a.err_prev.dtype),
+            a.accepted + ok.astype(jnp.int32),
+            a.rejected + (~ok).astype(jnp.int32),
+        )
+
+    def advance(key, a: AdaptiveState, t_end) -> AdaptiveState:
+        t_end = jnp.asarray(t_end, a.time.dtype)
+
+        def going(c):
+            return (c.time < t_end) & (c.accepted + c.rejected < max_steps)
+
+        return jax.lax.while_loop(going, lambda c: attempt(key, c, t_end), a)
+
+    return advance
 
 
 def adaptive(
@@ -101,22 +165,14 @@ def adaptive(
     if callable(alpha):
         raise ValueError("adaptive dt needs a constant alpha (a schedule is indexed by steps, not time)")
     _checks.nonnegative("alpha", alpha)
-    for name, value in (("rtol", rtol), ("atol", atol), ("dt0", dt0), ("safety", safety), ("factor_max", factor_max)):
-        _positive(name, value)
-    if not 0 < factor_min < 1 < factor_max:
-        raise ValueError(f"need 0 < factor_min < 1 < factor_max, got {factor_min}, {factor_max}")
-    if int(max_steps) != max_steps or max_steps <= 0:
-        raise ValueError(f"max_steps must be a positive integer, got {max_steps}")
+    check_controller(rtol, atol, dt0, max_steps, safety, factor_min, factor_max)
     if max_transfer is not None and not 0 < float(max_transfer) <= 1:
         raise ValueError(f"max_transfer must be in (0, 1] or None, got {max_transfer}")
     reacts = not (_checks._is_concrete(alpha) and float(alpha) == 0)
     base_init = build_scheme(problem, 1.0, None).init
 
     def init(particles, key=None) -> AdaptiveState:
-        state = base_init(particles, key)
-        dtype = state.energy.dtype
-        zero = jnp.zeros((), jnp.int32)
-        return AdaptiveState(state, jnp.zeros((), dtype), jnp.asarray(dt0, dtype), jnp.ones((), dtype), zero, zero)
+        return start(base_init(particles, key), dt0)
 
     def error(state: State, predicted: State, new: State):
         """The scaled error of the Euler predictor (module docstring) and the mass it moves."""
@@ -140,53 +196,41 @@ def adaptive(
             err = jnp.maximum(err, (moved / max_transfer) ** 2)
         return jnp.where(jnp.isfinite(err), err, jnp.inf)
 
-    def attempt(key, a: AdaptiveState, t_end):
-        h = jnp.minimum(a.dt, t_end - a.time)
-        a_dt = alpha * h if reacts else None
-        stages = heun_stages(problem, jax.random.fold_in(key, a.accepted + a.rejected), a.state, h, a_dt, transport)
-        err = error(a.state, *stages)
-        ok = err <= 1.0
-        safe_err = jnp.maximum(err, 1e-10)
-        grow = safety * safe_err**-0.35 * a.err_prev**0.2
-        shrink = jnp.where(jnp.isfinite(err), safety * safe_err**-0.5, factor_min)
-        factor = jnp.where(ok, jnp.clip(grow, factor_min, factor_max), jnp.clip(shrink, factor_min, 1.0))
-        clipped = h < a.dt
-        new_dt = jnp.where(ok & clipped, jnp.maximum(a.dt, h * factor), h * factor)  # a shortened step keeps dt
-        new = stages.new._replace(step=a.state.step + 1)
-        state = jax.tree_util.tree_map(lambda x, y: jnp.where(ok, x, y), new, a.state)
-        return AdaptiveState(
-            state,
-            jnp.where(ok, jnp.where(clipped | (a.time + h >= t_end), t_end, a.time + h), a.time),
-            new_dt.astype(a.dt.dtype),
-            jnp.where(ok, safe_err, a.err_prev).astype(a.err_prev.dtype),
-            a.accepted + ok.astype(jnp.int32),
-            a.rejected + (~ok).astype(jnp.int32),
-        )
+    def propose(key, state: State, h):
+        stages = heun_stages(problem, key, state, h, alpha * h if reacts else None, transport)
+        return stages.new, error(state, *stages)
 
-    def advance(key, a: AdaptiveState, t_end) -> AdaptiveState:
-        t_end = jnp.asarray(t_end, a.time.dtype)
-
-        def going(c):
-            return (c.time < t_end) & (c.accepted + c.rejected < max_steps)
-
-        return jax.lax.while_loop(going, lambda c: attempt(key, c, t_end), a)
-
+    advance = controller(propose, max_steps, safety, factor_min, factor_max)
     return Adaptive(init, advance, int(max_steps))
 
 
-def _record(a: AdaptiveState, observe, attempts) -> dict:
-    """A record: Info's fields at the state (``oracle_passes``: those of the ``attempts`` since the
-    last record), the controller's counters and ``observe(state)``."""
-    w = jax.nn.softmax(a.state.log_weights)
-    ess = effective_sample_size(w)
-    zero = jnp.zeros((), jnp.int32)
-    info = Info(a.time, a.state.energy, jnp.dot(w, a.state.potential), zero, zero, ess,
-                jnp.sum(w > 0).astype(jnp.int32), ess, 2 * attempts)  # fmt: skip
-    row = {"step": a.state.step, **info._asdict(), "dt": a.dt, "accepted": a.accepted, "rejected": a.rejected,
-           "passes": 2 * (a.accepted + a.rejected) + 1}  # fmt: skip
+def _particles(state: State) -> dict:
+    """E, V̄ = Σ_i w_i V_i, ESS = 1/Σ_i w_i², the units of positive weight and the mass of a particle state."""
+    w = jax.nn.softmax(state.log_weights)
+    return dict(energy=state.energy, mean_potential=jnp.dot(w, state.potential), ess=effective_sample_size(w),
+                lineages=jnp.sum(w > 0).astype(jnp.int32), mass=jnp.sum(jnp.exp(state.log_weights)))  # fmt: skip
+
+
+def _record(summary, a: AdaptiveState, observe, attempts, accepted, span) -> dict:
+    """A record: Info's fields at the state (``summary(state)``; ``oracle_passes``: those of the ``attempts``
+    since the last record), the controller's counters, ``dt_accepted`` (``span``, the time advanced since the
+    last record, over the ``accepted`` steps that advanced it; 0 if none) and ``observe(state)``."""
+    s, zero = (summary or _particles)(a.state), jnp.zeros((), jnp.int32)
+    info = Info(a.time, s["energy"], s["mean_potential"], zero, zero, s["ess"], s["lineages"], s["ess"],
+                2 * attempts, s["mass"], zero)  # fmt: skip
+    dt_accepted = jnp.where(accepted > 0, span / jnp.maximum(accepted, 1), 0.0).astype(a.dt.dtype)
+    row = {"step": a.state.step, **info._asdict(), "dt": a.dt, "dt_accepted": dt_accepted, "accepted": a.accepted,
+           "rejected": a.rejected, "passes": 2 * (a.accepted + a.rejected) + 1}  # fmt: skip
     if observe is not None:
         row.update(observe(a.state))
     return row
+
+
+def initial_record(a: AdaptiveState, observe=None, summary=None) -> dict:
+    """The record of a fresh :class:`AdaptiveState` in the layout of :func:`run_adaptive`'s: t = 0 and one
+    oracle pass (``init``'s); ``summary``: the scheme's (None: particles')."""
+    row = _record(summary, a, observe, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32), jnp.zeros((), a.time.dtype))
+    return {**row, "oracle_passes": jnp.ones((), jnp.int32)}
 
 
 @functools.lru_cache(maxsize=32)
@@ -195,15 +239,17 @@ def run_adaptive(scheme: Adaptive, observe=None, seeds: bool = False):
 
     A record holds ``step`` (accepted steps), the :class:`~mfbd.Info` fields (``time`` is the time
     reached: below the requested one only when the step budget ran out), ``dt`` (the next proposal),
-    ``accepted``, ``rejected``, ``passes`` (oracle passes since the start, init included) and the
+    ``dt_accepted`` (the mean accepted Δt since the previous record), ``accepted``, ``rejected``, ``passes``
+    (oracle passes since the start, init included) and the
     observables. ``seeds=True``: ``jit(vmap(...))`` over a leading axis of keys and states (shared times).
     """
 
     def run(key, a: AdaptiveState, times):
         def one(a, t):
-            before = a.accepted + a.rejected
+            before = a
             a = scheme.advance(key, a, t)
-            return a, _record(a, observe, a.accepted + a.rejected - before)
+            attempts = a.accepted + a.rejected - before.accepted - before.rejected
+            return a, _record(scheme.summary, a, observe, attempts, a.accepted - before.accepted, a.time - before.time)
 
         return jax.lax.scan(one, a, times)
 
