@@ -1,0 +1,19 @@
+"""Smoke versions of the issue-23 studies (experiments/time_order/): time to tolerance on experiment 2."""
+
+import jax
+import numpy as np
+import pytest
+
+from experiments.time_order import tolerance
+
+
+@pytest.mark.slow  # about 10 s of CPU, a dozen compilations
+def test_time_to_tolerance_on_experiment_2_smoke(capsys):
+    with jax.enable_x64(True):
+        tables = tolerance.tolerance_exp2(8, 2.0, 1.0, kmax=3, jmax=2, reference_steps=32)
+    assert set(tables) == {"GD", "B (α = 1)"}
+    for rows in tables.values():
+        assert rows and all(np.isfinite(err) and err <= target for (_, target), (_, _, err) in rows.items())
+        assert ("adaptive", 1e-2) in rows  # rtol = 1e-2 meets 1e-2 even on this small case
+    out = capsys.readouterr().out
+    assert out.count("| target | method |") == 2
