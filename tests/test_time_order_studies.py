@@ -17,3 +17,17 @@ def test_time_to_tolerance_on_experiment_2_smoke(capsys):
         assert ("adaptive", 1e-2) in rows  # rtol = 1e-2 meets 1e-2 even on this small case
     out = capsys.readouterr().out
     assert out.count("| target | method |") == 2
+
+
+def test_order_figure_round_trips_its_table_and_draws(tmp_path):
+    from experiments.time_order import figures
+
+    rows = [dict(panel=p, series=f"{p} o{o}", order=o, dt=dt, error=3.0 * dt**o) for p in ("a", "b") for o in (1, 2)
+            for dt in (0.1, 0.05, 0.025)]  # fmt: skip
+    figures.write_table(rows, tmp_path / "t.csv")
+    back = figures.read_table(tmp_path / "t.csv")
+    assert [(r["panel"], r["series"], int(r["order"]), r["dt"], r["error"]) for r in back] == [
+        (r["panel"], r["series"], r["order"], r["dt"], r["error"]) for r in rows
+    ]
+    figures.main([str(tmp_path / "t.csv"), str(tmp_path / "t.png")])
+    assert (tmp_path / "t.png").stat().st_size > 10_000

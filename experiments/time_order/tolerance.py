@@ -18,7 +18,9 @@ says which Δt keep E finite and non-increasing to T.
 
 ``orders`` (experiment 1, α = 5, n = 40, T = 0.25): the fitted order of every step
 combination of scheme B and of gradient flow against an order-2 reference at Δt = T/320
-(the self-convergence check of ``tests/schemes/test_order.py``, printed).
+(the self-convergence check of ``tests/schemes/test_order.py``), and of each against the exact WFR law of
+:mod:`experiments.time_order.wfr`; printed, written to ``results/time_order/orders.csv`` and drawn with
+slope guides in ``orders.png`` (:mod:`experiments.time_order.figures`).
 
 Run ``python -m experiments.time_order.tolerance {tolerance,tolerance2,stable,orders}``.
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -34,6 +37,8 @@ import numpy as np
 
 import mfbd
 from experiments.common import fit_power_law
+from experiments.time_order import figures, wfr
+from experiments.time_order.study import OUT
 from mfbd.adaptive import adaptive, run_adaptive
 from mfbd.problems import gaussian_mixture_1d
 
@@ -172,11 +177,13 @@ def stable(n: int, horizon: float, alpha: float, dts) -> None:
               flush=True)  # fmt: skip
 
 
-def orders() -> None:
+def orders(out: Path = OUT, steps=(10, 20, 40), wfr_steps=(32, 64, 128)) -> list[dict]:
+    """The order table of every combination (experiment 1 self-convergence, and the exact WFR law of
+    :mod:`experiments.time_order.wfr`), printed, written to ``out/orders.csv`` and drawn in ``out/orders.png``."""
     problem = gaussian_mixture_1d()
     start = problem.init_particles(jax.random.key(0), 40)
     horizon, alpha = 0.25, 5.0
-    dts = [horizon / 10, horizon / 20, horizon / 40]
+    dts = [horizon / k for k in steps]
     reference = float(fixed_runner(problem, lambda dt: mfbd.reweighting(problem, dt, alpha, order=2), start, horizon)(
         horizon / 320, 320))  # fmt: skip
     combos = [dict(gradient=g, splitting=s, integrator=i) for g in ("carried", "fresh") for s in ("lie", "strang")
@@ -184,14 +191,28 @@ def orders() -> None:
     makers = [(f"B {o}", lambda dt, o=o: mfbd.reweighting(problem, dt, alpha, **o)) for o in combos]
     gd_ref = float(fixed_runner(problem, lambda dt: mfbd.gradient_flow(problem, dt, order=2), start, horizon)(
         horizon / 320, 320))  # fmt: skip
+    rows = []
     for name, make in makers + [(f"GD {o}", lambda dt, o=o: mfbd.gradient_flow(problem, dt, **o))
                                 for o in (dict(integrator="euler"), dict(order=2))]:  # fmt: skip
         ref = gd_ref if name.startswith("GD") else reference
         run = fixed_runner(problem, make, start, horizon)
         errors = [abs(float(run(dt, round(horizon / dt))) - ref) for dt in dts]
-        fitted = fit_power_law(dts, errors).exponent
-        print(f"| {name} | {make(0.01).order()} | {fitted:.2f} | " + " ".join(f"{e:.2e}" for e in errors) + " |",
-              flush=True)  # fmt: skip
+        label = name.replace("'", "").replace("{", "").replace("}", "")
+        rows += [dict(panel="experiment 1, α = 5 (self-convergence)", series=label, order=make(0.01).order(), dt=dt,
+                      error=e) for dt, e in zip(dts, errors, strict=True)]  # fmt: skip
+    rows += wfr.rows(wfr_steps)
+    for panel in dict.fromkeys(r["panel"] for r in rows):
+        print(f"\n{panel}\n| series | order() | fitted slope | errors |\n|---|---|---|---|")
+        for series in dict.fromkeys(r["series"] for r in rows if r["panel"] == panel):
+            mine = [r for r in rows if (r["panel"], r["series"]) == (panel, series)]
+            fitted = fit_power_law([r["dt"] for r in mine], [r["error"] for r in mine]).exponent
+            print(f"| {series} | {mine[0]['order']} | {fitted:.2f} | " + " ".join(f"{r['error']:.2e}" for r in mine)
+                  + " |", flush=True)  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    figures.write_table(rows, out / "orders.csv")
+    figures.order_figure(rows, out / "orders.png", "Order in time: GD and scheme B, every combination")
+    print(f"wrote {out / 'orders.csv'} and orders.png")
+    return rows
 
 
 def main(argv=None) -> None:
@@ -202,10 +223,11 @@ def main(argv=None) -> None:
     parser.add_argument("--n", type=int, default=None)
     parser.add_argument("--horizon", type=float, default=None)
     parser.add_argument("--dts", default="2.5,5,10,20,40")
+    parser.add_argument("--out", type=Path, default=OUT, help="orders: the folder of orders.csv and orders.png")
     args = parser.parse_args(argv)
     with jax.enable_x64(True):
         if args.what == "orders":
-            orders()
+            orders(args.out)
         elif args.what == "tolerance":
             tolerance(args.n or 100, args.horizon or 1.0, 5.0)
         elif args.what == "tolerance2":
