@@ -38,7 +38,7 @@ def order_figure(rows, path: Path, title: str) -> None:
     from matplotlib.figure import Figure
 
     panels = list(dict.fromkeys(r["panel"] for r in rows))
-    fig = Figure(figsize=(5.5 * len(panels), 4.5))
+    fig = Figure(figsize=(8.5 * len(panels), 4.5))
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, panel in zip(axes, panels, strict=True):
         mine = [r for r in rows if r["panel"] == panel]
@@ -54,7 +54,7 @@ def order_figure(rows, path: Path, title: str) -> None:
             top = 2 * max(at_top or [r["error"] for r in mine if r["dt"] == span[1]])
             ax.loglog(span, top * (span / span[1]) ** p, "k" + style, lw=1, label=f"slope {p} guide")
         ax.set(title=panel, xlabel="Δt", ylabel="error")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(title)
     fig.tight_layout()
     save_figure(fig, path)

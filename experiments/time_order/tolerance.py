@@ -177,6 +177,10 @@ def stable(n: int, horizon: float, alpha: float, dts) -> None:
               flush=True)  # fmt: skip
 
 
+def _label(scheme: str, options: dict) -> str:
+    return " ".join([scheme, *(f"order={v}" if k == "order" else str(v) for k, v in options.items())])
+
+
 def orders(out: Path = OUT, steps=(10, 20, 40), wfr_steps=(32, 64, 128)) -> list[dict]:
     """The order table of every combination (experiment 1 self-convergence, and the exact WFR law of
     :mod:`experiments.time_order.wfr`), printed, written to ``out/orders.csv`` and drawn in ``out/orders.png``."""
@@ -188,17 +192,16 @@ def orders(out: Path = OUT, steps=(10, 20, 40), wfr_steps=(32, 64, 128)) -> list
         horizon / 320, 320))  # fmt: skip
     combos = [dict(gradient=g, splitting=s, integrator=i) for g in ("carried", "fresh") for s in ("lie", "strang")
               for i in ("euler", "heun") if (g, s, i) != ("carried", "strang", "heun")] + [dict(order=2)]  # fmt: skip
-    makers = [(f"B {o}", lambda dt, o=o: mfbd.reweighting(problem, dt, alpha, **o)) for o in combos]
+    makers = [(_label("B", o), lambda dt, o=o: mfbd.reweighting(problem, dt, alpha, **o)) for o in combos]
     gd_ref = float(fixed_runner(problem, lambda dt: mfbd.gradient_flow(problem, dt, order=2), start, horizon)(
         horizon / 320, 320))  # fmt: skip
     rows = []
-    for name, make in makers + [(f"GD {o}", lambda dt, o=o: mfbd.gradient_flow(problem, dt, **o))
+    for name, make in makers + [(_label("GD", o), lambda dt, o=o: mfbd.gradient_flow(problem, dt, **o))
                                 for o in (dict(integrator="euler"), dict(order=2))]:  # fmt: skip
         ref = gd_ref if name.startswith("GD") else reference
         run = fixed_runner(problem, make, start, horizon)
         errors = [abs(float(run(dt, round(horizon / dt))) - ref) for dt in dts]
-        label = name.replace("'", "").replace("{", "").replace("}", "")
-        rows += [dict(panel="experiment 1, α = 5 (self-convergence)", series=label, order=make(0.01).order(), dt=dt,
+        rows += [dict(panel="experiment 1, α = 5 (self-convergence)", series=name, order=make(0.01).order(), dt=dt,
                       error=e) for dt, e in zip(dts, errors, strict=True)]  # fmt: skip
     rows += wfr.rows(wfr_steps)
     for panel in dict.fromkeys(r["panel"] for r in rows):
