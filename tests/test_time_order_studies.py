@@ -31,3 +31,15 @@ def test_order_figure_round_trips_its_table_and_draws(tmp_path):
     ]
     figures.main([str(tmp_path / "t.csv"), str(tmp_path / "t.png")])
     assert (tmp_path / "t.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow  # a few compilations
+def test_transfer_cost_and_pde_tolerance_smoke(capsys):
+    from experiments.time_order import transfer
+
+    with jax.enable_x64(True):
+        rows = transfer.cost(0.25, 2, 8, 5.0, 1.0, 4, 10.0, 1)
+        tolerance.pde_tolerance(shape=(8, 10), horizon=0.05, rtols=(1e-2,))
+    assert [r[0] for r in rows] == ["t = 0", "t = 10"] and all(r[1] >= 1 and r[2] >= 1 and r[3] > 0 for r in rows)
+    out = capsys.readouterr().out
+    assert "CPU-time ratio with/without" in out and "adaptive rtol=1e-02: rel err" in out

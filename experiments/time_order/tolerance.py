@@ -12,6 +12,9 @@ the oracle passes and the wall-clock (compilation excluded) of
 ``tolerance2`` (experiment 2 mean-field, n = 200, T = 100): the same table for gradient flow and
 scheme B (α = 1) at targets 1e-2, 1e-3, 1e-4 (scheme A has no adaptive path: its step is stochastic).
 
+``pde`` (experiment 1, α = 5, grid 32 × 40, T = 0.5): the PDE's adaptive path at rtol = 1e-3, 1e-4, 1e-5
+against the fixed-Δt ``order=2`` solver at Δt = CFL/32.
+
 ``stable`` (experiment 2 mean-field, scheme B, α = 1, n = 200): the accepted Δt of
 the controller (rtol = 1e-2) over T, and a fixed-Δt ladder of the default step that
 says which Δt keep E finite and non-increasing to T.
@@ -22,7 +25,7 @@ combination of scheme B and of gradient flow against an order-2 reference at Δt
 :mod:`experiments.time_order.wfr`; printed, written to ``results/time_order/orders.csv`` and drawn with
 slope guides in ``orders.png`` (:mod:`experiments.time_order.figures`).
 
-Run ``python -m experiments.time_order.tolerance {tolerance,tolerance2,stable,orders}``.
+Run ``python -m experiments.time_order.tolerance {tolerance,tolerance2,pde,stable,orders}``.
 """
 
 from __future__ import annotations
@@ -218,11 +221,38 @@ def orders(out: Path = OUT, steps=(10, 20, 40), wfr_steps=(32, 64, 128)) -> list
     return rows
 
 
+def pde_tolerance(shape=(32, 40), horizon: float = 0.5, alpha: float = 5.0, rtols=(1e-3, 1e-4, 1e-5)) -> None:
+    """The PDE's adaptive path (:func:`mfbd.pde.eulerian_adaptive`) against the fixed-Δt ``order=2`` solver at
+    Δt = CFL/32 (experiment 1, good start, factorised oracle); the CFL/8 and CFL/16 solutions show its error."""
+    import mfbd.pde as pde
+    from mfbd.adaptive import simulate_adaptive
+
+    problem = gaussian_mixture_1d()
+    grid = pde.Grid(("y", "c"), (-4.0, -5.0), (4.0, 5.0), shape)
+    start = pde.start_density(grid, "good")
+    limit = pde.max_dt(problem, grid, oracle="factorised")
+    fixed = {}
+    for k in (8, 16, 32):
+        steps = int(np.ceil(horizon / (limit / k)))
+        scheme = pde.eulerian_scheme(problem, grid, horizon / steps, alpha, oracle="factorised", order=2)
+        fixed[k] = float(
+            mfbd.simulate(jax.random.key(0), scheme, scheme.init(start), steps, record_every=steps)[0].energy
+        )
+    print(f"CFL limit {limit:.4g}; fixed order 2 at CFL/8, CFL/16 against CFL/32: "
+          f"{abs(fixed[8] / fixed[32] - 1):.1e}, {abs(fixed[16] / fixed[32] - 1):.1e}")  # fmt: skip
+    for rtol in rtols:
+        scheme = pde.eulerian_adaptive(problem, grid, alpha, rtol=rtol, atol=rtol / 100, oracle="factorised")
+        a, trace = simulate_adaptive(jax.random.key(0), scheme, scheme.init(start), [horizon / 2, horizon])
+        err = abs(float(a.state.energy) / fixed[32] - 1)
+        print(f"adaptive rtol={rtol:.0e}: rel err {err:.1e}, passes {int(trace['passes'][-1])}, "
+              f"rejected {int(a.rejected)}, last dt {float(trace['dt'][-1]):.3g}")  # fmt: skip
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m experiments.time_order.tolerance", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("what", choices=("tolerance", "tolerance2", "stable", "orders"))
+    parser.add_argument("what", choices=("tolerance", "tolerance2", "pde", "stable", "orders"))
     parser.add_argument("--n", type=int, default=None)
     parser.add_argument("--horizon", type=float, default=None)
     parser.add_argument("--dts", default="2.5,5,10,20,40")
@@ -233,6 +263,8 @@ def main(argv=None) -> None:
             orders(args.out)
         elif args.what == "tolerance":
             tolerance(args.n or 100, args.horizon or 1.0, 5.0)
+        elif args.what == "pde":
+            pde_tolerance()
         elif args.what == "tolerance2":
             tolerance_exp2(args.n or 200, args.horizon or 100.0, 1.0)
         else:
