@@ -26,7 +26,7 @@ import numpy as np
 
 from mfbd.config.toml import ConfigError
 
-__all__ = ["ADAPTIVE", "FIELDS", "is_adaptive", "as_fixed", "restore", "check", "build", "record_times"]
+__all__ = ["ADAPTIVE", "FIELDS", "is_adaptive", "as_fixed", "restore", "check", "arguments", "record_times"]
 
 ADAPTIVE = "adaptive"
 #: The arm fields only an adaptive arm may set (not passed to the fixed-Δt constructors).
@@ -79,16 +79,14 @@ def check(arm, where: str) -> None:
         raise ConfigError(f'{where}.alpha: dt = "adaptive" needs a constant alpha (a schedule counts steps)')
 
 
-def build(problem, arm):
-    """The :class:`mfbd.adaptive.Adaptive` of an adaptive arm (library defaults where the arm is silent)."""
-    from mfbd.adaptive import adaptive
-
+def arguments(arm) -> dict:
+    """The keyword arguments of :func:`mfbd.schemes.adaptive.adaptive` for an adaptive arm (library defaults
+    where the arm is silent; atol defaults to rtol/100)."""
     extra = {k: v for k in ("atol", "max_steps") if (v := getattr(arm, k)) is not None}
     extra.setdefault("atol", arm.rtol / 100)
     if getattr(arm, "max_transfer", None) is not None:
         extra["max_transfer"] = arm.max_transfer
-    alpha, transport = getattr(arm, "alpha", 0.0), getattr(arm, "transport", True)
-    return adaptive(problem, alpha, rtol=arm.rtol, transport=transport, **extra)
+    return dict(alpha=getattr(arm, "alpha", 0.0), rtol=arm.rtol, transport=getattr(arm, "transport", True), **extra)
 
 
 def record_times(arm, steps: int, start: int, records: int, every: int) -> np.ndarray:

@@ -46,6 +46,7 @@ from mfbd.config.problems import BUNDLED, Digits, GaussianMixture1D, StudentTeac
 from mfbd.config.sampling import Sampling
 from mfbd.config.toml import ConfigError, apply_overrides, field, read_toml
 from mfbd.problems.base import Problem
+from mfbd.schemes.adaptive import adaptive
 from mfbd.schemes.base import Scheme
 from mfbd.schemes.birth_death import CONTROLS, PRIORS, PROBABILITIES, RATES, birth_death
 from mfbd.schemes.conic import conic
@@ -375,10 +376,9 @@ def make_problem(problem, n: int, x64: bool) -> Problem:
 
 @functools.lru_cache(maxsize=64)
 def make_scheme(problem: Problem, arm: Arm, steps: int) -> Scheme:
-    """The :class:`mfbd.Scheme` of an arm (cached, so its compiled chunks are reused); an adaptive arm's
-    :class:`mfbd.adaptive.Adaptive`."""
+    """The :class:`mfbd.Scheme` (an adaptive arm's :class:`mfbd.adaptive.Adaptive`) of an arm; cached."""
     if _adaptive.is_adaptive(arm):
-        return _adaptive.build(problem, arm)
+        return adaptive(problem, **_adaptive.arguments(arm))
     optimizer = None if arm.optimizer is None else OPTIMIZERS[arm.optimizer](arm.lr or arm.dt)
     common = dict(noise=arm.noise, optimizer=optimizer)
     opts = {k: v for k, v in options(arm).items() if k not in _adaptive.FIELDS}

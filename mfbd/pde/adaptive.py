@@ -13,7 +13,7 @@ Heun step (f(ρ) from the V the state carries; two oracle passes, at ρ* and at 
 and ρ' - ρ* is the local error of the Euler result, scaled as
 :math:`err = \\sqrt{\\mathrm{mean}_c ((ρ'_c - ρ^*_c)/(atol + rtol \\max(|ρ_c^*|, |ρ'_c|)))^2}` (the grid's
 densities are O(1)). The PI controller, the step budget and the records at fixed mean-field times are those
-of :func:`mfbd.adaptive.controller`; every Δt is also capped at the CFL limit :func:`mfbd.pde.max_dt`
+of :func:`mfbd.schemes.adaptive.controller`; every Δt is also capped at the CFL limit :func:`mfbd.pde.max_dt`
 (cfl = 1/2 by default: the transport of the SSP stage stays positive). The fixed-Δt solver
 (:func:`mfbd.pde.eulerian_scheme`) discretises the same ODE, so both converge to one semi-discrete solution.
 """
@@ -23,11 +23,11 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from mfbd import _checks
-from mfbd.adaptive import Adaptive, check_controller, controller, start
 from mfbd.pde.grid import Grid
 from mfbd.pde.oracle import grid_oracle, max_dt
 from mfbd.pde.scheme import LIMITERS, PDEState, transport_rate
 from mfbd.problems.base import Problem
+from mfbd.schemes.adaptive import Adaptive, check_controller, controller, start
 
 __all__ = ["eulerian_adaptive"]
 
