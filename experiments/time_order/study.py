@@ -26,7 +26,7 @@ import jax.numpy as jnp
 
 import mfbd
 import mfbd.pde as pde
-from experiments.common import fit_power_law, save_figure
+from experiments.common import fit_power_law
 from mfbd.problems import gaussian_mixture_1d
 
 ALPHA, T = 5.0, 0.5
@@ -103,33 +103,32 @@ def study(smoke: bool = False) -> list[dict]:
     return rows
 
 
-def figure(rows, path: Path) -> None:
-    """Error against Δt, one panel per comparison."""
-    from matplotlib.figure import Figure
+#: The order each option set reports (``order()`` of the PDE scheme and of scheme B with a fresh gradient).
+ORDERS = {"lie-euler": 1, "strang-euler": 1, "strang-heun": 2}
 
-    panels = [("pde", "self"), ("B", "self"), ("B", "vs_pde")]
-    fig = Figure(figsize=(13, 4))
-    axes = fig.subplots(1, 3, sharey=True)
-    for ax, (solver, comparison) in zip(axes, panels, strict=True):
-        for name in OPTIONS:
-            pts = [r for r in rows if (r["solver"], r["options"], r["comparison"]) == (solver, name, comparison)]
-            data = [(r["dt"], r["error"]) for r in pts if r["dt"] != "slope"]
-            order = next(r["error"] for r in pts if r["dt"] == "slope")
-            ax.loglog(*zip(*data, strict=True), "o-", label=f"{name} (slope {order:.2f})")
-        ax.set(title=f"{solver} {comparison.replace('_', ' ')}", xlabel="Δt")
-        ax.legend()
-    axes[0].set_ylabel("|E(T) - E_ref(T)|")
-    fig.suptitle(f"Experiment 1, α = {ALPHA}, T = {T}: order in time")
-    fig.tight_layout()
-    save_figure(fig, path)
+
+def figure(rows, path: Path) -> None:
+    """Error against Δt, one panel per comparison, with slope guides (:mod:`experiments.time_order.figures`)."""
+    from experiments.time_order.figures import order_figure
+
+    table = [dict(panel=f"{r['solver']} {r['comparison'].replace('_', ' ')}", series=r["options"],
+                  order=ORDERS[r["options"]], dt=float(r["dt"]), error=float(r["error"]))
+             for r in rows if r["dt"] != "slope"]  # fmt: skip
+    order_figure(table, path, f"Experiment 1, α = {ALPHA}, T = {T}: order in time")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m experiments.time_order", description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="coarse grid (24 × 30)")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--replot", action="store_true", help="redraw time_order.png from the written time_order.csv")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.replot:
+        with open(args.out / "time_order.csv", newline="") as f:
+            figure(list(csv.DictReader(f)), args.out / "time_order.png")
+        print(f"wrote {args.out / 'time_order.png'}")
+        return
     with jax.enable_x64(True):
         rows = study(args.smoke)
     with open(args.out / "time_order.csv", "w", newline="") as f:

@@ -7,6 +7,11 @@ variation) is sub-cycled with V re-evaluated (:func:`mfbd.schemes.reweighting.ad
 Prints, per arm, the seeds that stayed finite, the seed-mean E(T) of the finite
 seeds, the largest one-step mass transfer seen and the wall-clock of the
 (vmapped) run. Run ``python -m experiments.time_order.transfer [--seeds 20]``.
+
+``--cost``: the price of the limit, measured comparably in one process: a jitted chunk of ``--steps`` steps
+of each arm from the same states (the start, t = 0, and the no-limit run's state at ``--late``), timed
+round-robin in CPU seconds of this process (:func:`experiments.benchmarks.common.interleaved`), and the
+oracle passes per step each arm made (``Info.oracle_passes``: sub-cycles cost one pass each).
 """
 
 from __future__ import annotations
@@ -51,6 +56,32 @@ def run(max_transfer, seeds: int, n: int, dt: float, alpha: float, horizon: floa
     return dict(finite=int(finite.sum()), seeds=seeds, energy=mean, transfer=largest, wall=wall)
 
 
+def cost(limit: float, seeds: int, n: int, dt: float, alpha: float, steps: int, late: float, repeats: int) -> list:
+    """Rows ``(phase, passes per step without/with the limit, CPU-time ratio with/without)``."""
+    from experiments.benchmarks.common import interleaved
+
+    prob = exp2_problem()
+    arms = {"none": mfbd.reweighting(prob, dt, alpha), "limit": mfbd.reweighting(prob, dt, alpha, max_transfer=limit)}
+    start, run_keys = init_ensemble(arms["none"], prob, n, range(seeds))
+    later = int(round(late / dt))
+    phases = [("t = 0", start)]
+    if later:
+        phases.append((f"t = {late:g}", run_chunk(arms["none"], 1, later, seeds=True)(run_keys, start)[0]))
+    rows = []
+    for phase, state in phases:
+        chunks = {name: run_chunk(scheme, 1, steps, seeds=True) for name, scheme in arms.items()}
+        fns = {name: (lambda c=c, s=state: c(run_keys, s)[1]["energy"]) for name, c in chunks.items()}
+        timings = interleaved(fns, repeats, time.process_time)
+        passes = {name: float(np.mean(np.asarray(c(run_keys, state)[1]["oracle_passes"]))) / steps
+                  for name, c in chunks.items()}  # fmt: skip
+        rows.append((phase, passes["none"], passes["limit"], timings.ratio("limit", "none")))
+        print(f"α = {alpha:g}, Δt = {dt:g}, {phase:10s} passes/step without {passes['none']:.3f}, "
+              f"with max_transfer={limit:g} {passes['limit']:.3f};  "
+              f"CPU-time ratio with/without {timings.ratio('limit', 'none'):.2f}x "
+              f"(median of {repeats} interleaved rounds of {steps} steps × {seeds} seeds)", flush=True)  # fmt: skip
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m experiments.time_order.transfer", description=__doc__.split("\n")[0]
@@ -59,7 +90,18 @@ def main(argv=None) -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--horizon", type=float, default=5000.0)
     parser.add_argument("--limits", default="none,0.5,0.2")
+    parser.add_argument("--cost", action="store_true", help="the step cost ratio with and without --limit")
+    parser.add_argument("--limit", type=float, default=0.25)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--late", type=float, default=2500.0, help="--cost: the later start (0: none)")
+    parser.add_argument("--dt", type=float, default=5.0)
+    parser.add_argument("--alpha", type=float, default=1.0)
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
+    if args.cost:
+        with jax.enable_x64(True):
+            cost(args.limit, args.seeds, args.n, args.dt, args.alpha, args.steps, args.late, args.repeats)
+        return
     for limit in args.limits.split(","):
         cap = None if limit == "none" else float(limit)
         with jax.enable_x64(True):

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import optax
 
+from mfbd.config import adaptive as _adaptive
 from mfbd.config import limits, user
 from mfbd.config import sampling as _sampling
 from mfbd.config import schedules as _schedules_config
@@ -45,6 +46,7 @@ from mfbd.config.problems import BUNDLED, Digits, GaussianMixture1D, StudentTeac
 from mfbd.config.sampling import Sampling
 from mfbd.config.toml import ConfigError, apply_overrides, field, read_toml
 from mfbd.problems.base import Problem
+from mfbd.schemes.adaptive import adaptive
 from mfbd.schemes.base import Scheme
 from mfbd.schemes.birth_death import CONTROLS, PRIORS, PROBABILITIES, RATES, birth_death
 from mfbd.schemes.conic import conic
@@ -118,7 +120,7 @@ class GradientFlowArm:
 
     scheme: str = "gradient_flow"
     label: str | None = None
-    dt: float = field(check="positive")
+    dt: float = field(check="positive")  # or "adaptive" (mfbd.config.adaptive: read by parse)
     noise: float | _schedules_config.AlphaSchedule = field(_default(gradient_flow, "noise"), check="nonnegative")
     optimizer: str | None = field(None, choices=tuple(OPTIMIZERS))
     lr: float | None = field(None, check="positive")
@@ -127,6 +129,10 @@ class GradientFlowArm:
     integrator: str = field("euler", choices=INTEGRATORS)
     order: int | None = field(None, choices=(1, 2))  # 1 Euler, 2 Heun (instead of the three step options)
     periodic: bool = field(False)  # positions on the problem's torus (Problem.period)
+    rtol: float | None = field(None, check="positive")  # dt = "adaptive" only: the error control and horizon
+    atol: float | None = field(None, check="positive")
+    t_end: float | None = field(None, check="positive")
+    max_steps: int | None = field(None, check="positive")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -244,9 +250,9 @@ def parse(raw: dict, name: str) -> Config:
         if not _toml.NAME.match(arm_name):
             raise ConfigError(f"arm name {arm_name!r} may contain only letters, digits, '_' and '-'")
         table = _toml.as_table(table, where)
-        arms.append(
-            (arm_name, _toml.from_table(_toml.pick("scheme", table, SCHEMES, where), table, where, ("scheme", SCHEMES)))
-        )
+        cls = _toml.pick("scheme", table, SCHEMES, where)
+        arm = _toml.from_table(cls, _adaptive.as_fixed(table, where), where, ("scheme", SCHEMES))
+        arms.append((arm_name, _adaptive.restore(arm, table)))
     config = Config(name, description, problem, run, tuple(arms))
     _check_consistency(config)
     return config
@@ -268,6 +274,7 @@ def _check_consistency(config: Config):
         if arm.lr is not None and arm.optimizer is None:
             raise ConfigError(f'arms.{arm_name}.lr needs an optimizer: add optimizer = "sgd" or "adam", or remove lr')
         kind_of(config.problem).check_arm(arm, f"arms.{arm_name}")
+        _adaptive.check(arm, f"arms.{arm_name}")
         if arm.order == 2 and arm.scheme in ("birth_death", "conic"):
             raise ConfigError(f"arms.{arm_name}.order: {arm.scheme} is first order only; use order = 1 or remove it")
         _schedules_config.check(arm, run.steps, f"arms.{arm_name}")  # quench_last, alpha and noise schedules
@@ -369,10 +376,12 @@ def make_problem(problem, n: int, x64: bool) -> Problem:
 
 @functools.lru_cache(maxsize=64)
 def make_scheme(problem: Problem, arm: Arm, steps: int) -> Scheme:
-    """The :class:`mfbd.Scheme` of an arm (cached, so its compiled chunks are reused)."""
+    """The :class:`mfbd.Scheme` (an adaptive arm's :class:`mfbd.adaptive.Adaptive`) of an arm; cached."""
+    if _adaptive.is_adaptive(arm):
+        return adaptive(problem, **_adaptive.arguments(arm))
     optimizer = None if arm.optimizer is None else OPTIMIZERS[arm.optimizer](arm.lr or arm.dt)
     common = dict(noise=arm.noise, optimizer=optimizer)
-    opts = options(arm)
+    opts = {k: v for k, v in options(arm).items() if k not in _adaptive.FIELDS}
     if isinstance(arm, BirthDeathArm):
         quench_after = None if arm.quench_last is None else steps - arm.quench_last
         return birth_death(problem, arm.dt, arm.alpha, quench_after=quench_after, **opts, **common)

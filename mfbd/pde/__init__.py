@@ -41,6 +41,7 @@ reconstructions), so the density stays non-negative for every t whenever the
 Courant number Δt·Σ_d (s_d/h_d + τ/h_d²) ≤ cfl ≤ 1/2.
 """
 
+from mfbd.pde.adaptive import eulerian_adaptive
 from mfbd.pde.grid import START_LAWS, Grid, product_density, start_density
 from mfbd.pde.oracle import ORACLES, PATHS, GridOracle, grid_oracle, max_dt
 from mfbd.pde.scheme import LIMITERS, PDEState, dissipation_rates, eulerian_scheme, solver, transport_rate
@@ -54,6 +55,7 @@ __all__ = [
     "PATHS",
     "START_LAWS",
     "dissipation_rates",
+    "eulerian_adaptive",
     "eulerian_scheme",
     "grid_oracle",
     "max_dt",

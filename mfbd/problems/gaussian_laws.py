@@ -41,6 +41,7 @@ __all__ = [
     "split_law",
     "strang_step",
     "wfr_law",
+    "wfr_potential_law",
 ]
 
 
@@ -128,6 +129,27 @@ def wfr_law(t, m0, C0, m_pi, C_pi, alpha: float = 1.0):
     cu = alpha / (alpha * C_pi + 2.0) * u0
     r = 1.0 / ((1.0 + cu) * np.exp(k * t) - cu)
     return m_pi + (m0 - m_pi) * np.exp(t / C_pi) * r, C_pi + u0 * r
+
+
+def wfr_potential_law(t, m0, C0, s: float, alpha: float):
+    """Mean and variance at t of the deterministic WFR flow of the potential energy ∫U dμ in 1-D,
+    ∂_t μ = ∇·(μ∇U) - α(U - Ū)μ with U(θ) = θ²/(2s), from N(m0, C0): the mean-field law of gradient
+    flow (α = 0) and scheme B on the non-interacting problem V = U, no diffusion.
+
+    By the reaction rule of the module docstring (A = 1/s, b = 0) with transport by ∇U = θ/s,
+    dm/dt = -(1 + αC)m/s and dC/dt = -2C/s - αC²/s; 1/C is then linear, so
+
+    .. math::
+
+       C_t = 1/[(1/C_0 + α/2) e^{2t/s} - α/2], \\qquad
+       m_t = m_0 e^{-t/s} / [1 + \\tfrac{αC_0}{2}(1 - e^{-2t/s})] .
+
+    E(μ_t) = (m_t² + C_t)/(2s). ``t`` may be an array.
+    """
+    t = np.asarray(t, float)
+    decay = np.exp(-2.0 * t / s)
+    C = 1.0 / ((1.0 / C0 + alpha / 2) / decay - alpha / 2)
+    return m0 * np.sqrt(decay) / (1.0 + alpha * C0 / 2 * (1.0 - decay)), C
 
 
 def fokker_planck_step(m, C, tau, m_pi, C_pi):

@@ -28,10 +28,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mfbd.config.adaptive import is_adaptive
 from mfbd.config.schema import KINDS, Config, kind_of, make_observe, make_problem, make_scheme
 from mfbd.config.sweep import Sweep, describe
 from mfbd.config.toml import ConfigError
 from mfbd.progress import Position, Reporter
+from mfbd.runner import adaptive as _adaptive
 from mfbd.runner._io import CHECKPOINT, CONFIG, METRICS
 from mfbd.runner.checkpoint import Checkpoint, fingerprint
 from mfbd.runner.records import MetricsWriter, cell, write_snapshot
@@ -127,6 +129,8 @@ class Group:
                 if value not in values:
                     values.append(value)
                 of_point.append(values.index(value))
+            if fields and any(is_adaptive(dict(self.configs[p].arms)[name]) for p in points):
+                raise ConfigError(f'arms.{name}: a dt = "adaptive" arm cannot be swept over {", ".join(fields)}')
             self.arms.append(_Arm(name, arm, fields, values, of_point))
         self.programs: dict = {}
         self.current = None  # (arm, step, state, failed) after the last chunk written
@@ -178,8 +182,11 @@ class Group:
     def _observer(self, a: _Arm):
         return arm_observe(self.observe, self.problem, a.arm, self.config.problem)
 
-    def _program(self, a: _Arm, records: int):
+    def _program(self, a: _Arm, records: int, step: int = 0):
         every = self.config.run.record_every
+        if is_adaptive(a.arm):
+            args = (a.arm, self.config.run.steps, step, records, every, self.dtype)
+            return _adaptive.program(self._scheme(a), self._observer(a), *args)
         if not a.fields:
             chunk = run_chunk(self._scheme(a), records, every, self._observer(a), seeds=True)
             return lambda params, keys, state: chunk(keys, state)
@@ -235,6 +242,7 @@ class Group:
         """Add the cost columns to a chunk's trace: ``passes``, the running sum of ``oracle_passes`` (init's pass
         included), and ``wall``, the arm's seconds of run time since its start (resumes included), at the end of
         the chunk for its last record and linearly interpolated for the others (one compiled call has no clock)."""
+        _adaptive.fill(trace, [arm for _, arm in self.config.arms], a.arm, self._entry_dt(a))
         passes, wall, clock = self.cost[a.name]
         now = time.perf_counter()
         end = wall + now - clock
@@ -275,7 +283,9 @@ class Group:
     def _message(self, a: _Arm, v: int, s: int, step: int) -> str:
         what = f"seed {self.seeds[s]} has a non-finite energy or particles"
         when = "at step 0 (its initial particles or energy; check the problem's initial distribution)"
-        if step:
+        if step and is_adaptive(a.arm):
+            when = _adaptive.message(step)
+        elif step:
             dt = a.values[v][a.fields.index("dt")] if "dt" in a.fields else a.arm.dt
             when = f"by step {step} (t = {step * dt:g}); dt too large? "
             when += f"(dt = {dt:g}; also check alpha and the optimizer's lr)"
@@ -288,6 +298,9 @@ class Group:
         point = next(self.points[i] for i, w in enumerate(a.of_point) if w == v)
         where = describe(self.keys, self.point_values[point])
         return f"arm '{a.name}' stopped at point {point} ({where}): {what} {when}; its records up to there are kept"
+
+    def _entry_dt(self, a: _Arm):  # a fixed arm's Δt per batch entry
+        return np.repeat([v[a.fields.index("dt")] if "dt" in a.fields else a.arm.dt for v in a.values], len(self.seeds))
 
     def _name(self, a: _Arm) -> str:  # as the reporter and the status name it
         return a.name if self.plain else f"{self.path.name}/{a.name}"
@@ -304,7 +317,8 @@ class Group:
         if status["status"] == "pending":
             self.cost[a.name] = (np.zeros(len(a.values) * len(self.seeds), np.int64), 0.0, time.perf_counter())
             state = self._place(self._init(a, params, entry))
-            trace = jax.device_get(_initial_fn(self._observer(a))(state))
+            initial = _adaptive.initial_fn if is_adaptive(a.arm) else _initial_fn
+            trace = jax.device_get(initial(self._observer(a))(state))
             self.watch.last[self._name(a)] = np.asarray(trace["energy"])[:, -1]
             upto = self._stopped(a, trace, state, failed)
             self._write(writer, a, trace, failed, upto)
@@ -324,7 +338,7 @@ class Group:
         self.current = (a, step, state, failed)
         while step < run.steps:
             length = min(cfg.chunk, run.steps - step)
-            new_state, trace = self._program(a, length // run.record_every)(params, run_keys, state)
+            new_state, trace = self._program(a, length // run.record_every, step)(params, run_keys, state)
             trace = jax.device_get(trace)
             self.watch.check(self._name(a), trace, lambda b: self._entry(a, b))
             upto = self._stopped(a, trace, new_state, failed)
