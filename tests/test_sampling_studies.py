@@ -57,3 +57,29 @@ def test_double_well_tau_bootstrap_crossings_and_local_slopes():
     boots = {("a", r["b"]): np.full(50, r["tau"]) for r in rows}
     (slope,) = local_slopes(rows, boots)
     assert slope["local_slope"] == pytest.approx(0.5) and slope["lo"] == pytest.approx(0.5) == slope["hi"]
+
+
+def test_side_by_side_cases_use_the_published_settings():
+    """The banana (N = 300, Δt = 0.01, 3 000 steps), the 20-D mixture (N = 1 000, Δt = 0.1, 1 000 steps) and the
+    four modes (N = 500, Δt = 0.01, 1 000 steps, with the SMC-WFR-style arm resampling at every step)."""
+    from experiments.sampling.side_by_side import LANGEVIN_FACTOR, cases
+
+    got = cases(smoke=False)
+    settings = {name: (n, dt, arms["bd_langevin"][2]) for name, (_, n, dt, _, arms, _) in got.items()}
+    assert settings == {"banana": (300, 0.01, 3000), "mixture20": (1000, 0.1, 1000), "four_modes": (500, 0.01, 1000)}
+    assert all(arms["langevin"][2] == LANGEVIN_FACTOR * arms["bd_langevin"][2] for *_, arms, _ in got.values())
+    assert set(got["four_modes"][4]) == {"langevin", "bd_langevin", "smc_wfr"}
+
+
+@pytest.mark.slow
+def test_splitting_order_smoke(tmp_path):
+    import jax
+
+    from experiments.common import read_rows
+    from experiments.sampling import splitting_order
+
+    with jax.enable_x64(True):
+        splitting_order.main(smoke=True, out=tmp_path)
+    rows = read_rows(tmp_path / "splitting_order" / "errors.csv")
+    assert [(r["scheme"], r["dt"]) for r in rows] == [(s, dt) for s in "AB" for dt in splitting_order.STEPS[:2]]
+    assert len(read_rows(tmp_path / "splitting_order" / "order.csv")) == 4

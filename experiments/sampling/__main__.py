@@ -6,7 +6,15 @@ import time
 
 import jax
 
-STUDIES = ("gaussian", "double_well", "four_modes", "equal_cost", "covariance_bias", "splitting_order")
+STUDIES = (
+    "gaussian",
+    "double_well",
+    "four_modes",
+    "equal_cost",
+    "covariance_bias",
+    "splitting_order",
+    "side_by_side",
+)
 
 
 def main(argv=None):

@@ -114,14 +114,15 @@ def double_well_observer(target: Target):
 
 def kl_observer(target: Target):
     """``state -> {"kl"}``: KL(μ‖π) ≈ -ĥ(μ) - (1/n)Σ_i log π(θ_i) + log Z for equally weighted particles, with ĥ
-    the Kozachenko–Leonenko entropy (:func:`~mfbd.problems.entropy.knn_entropy`, biased at small n in high d:
-    compare arms at the same n) and log Z = ``target.extras["log_normaliser"]`` (of exp(log_density))."""
+    the Kozachenko–Leonenko entropy (:func:`~mfbd.problems.entropy.knn_entropy` with ``distinct=True``: exact
+    copies skipped; biased at small n in high d: compare arms at the same n) and
+    log Z = ``target.extras["log_normaliser"]`` (of exp(log_density))."""
     if "log_normaliser" not in target.extras:
         raise ValueError(f"target {target.name} has no extras['log_normaliser']; the KL estimate needs log Z")
     log_z = target.extras["log_normaliser"]
 
     def observe(state):
         x = state.particles
-        return {"kl": -knn_entropy(x) - jnp.mean(jax.vmap(target.log_density)(x)) + log_z}
+        return {"kl": -knn_entropy(x, distinct=True) - jnp.mean(jax.vmap(target.log_density)(x)) + log_z}
 
     return observe

@@ -81,6 +81,8 @@ def test_kl_observer_on_exact_and_shifted_banana_samples():
     exact = float(jnp.mean(log_pi(y)) - jnp.mean(log_pi(y + delta)))
     se = float(jnp.std(log_pi(x) - log_pi(x + delta)) / np.sqrt(4000))
     assert exact > 0.2 and abs(kl(x + delta) - exact) < 0.05 + 5 * se, (kl(x + delta), exact, se)
+    copies = jnp.concatenate([x[:3000], x[:1000]])  # birth–death's duplicates: the nearest distinct neighbour
+    assert np.isfinite(kl(copies)) and abs(kl(copies) - kl(x)) < 0.5
     with pytest.raises(ValueError, match="log_normaliser"):
         kl_observer(make_target("double_well"))
 
