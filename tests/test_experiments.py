@@ -91,7 +91,7 @@ def test_pde_report_renders_from_the_committed_tables(tmp_path):
 
 @pytest.mark.slow
 def test_four_mode_study_smoke(tmp_path):
-    """The four-mode study's quick settings write every table and figure, one row per arm, finite metrics."""
+    """The four-mode study's smoke settings write every table and figure, one row per arm, finite metrics."""
     import jax
     import numpy as np
 
@@ -99,7 +99,7 @@ def test_four_mode_study_smoke(tmp_path):
     from experiments.sampling import four_modes
 
     with jax.enable_x64(True):
-        four_modes.main(quick=True, out=tmp_path)
+        four_modes.main(smoke=True, out=tmp_path)
     out = tmp_path / "four_modes"
     rows = read_rows(out / "metrics.csv")
     assert [(r["arm"], r["bandwidth"]) for r in rows] == [("exact_samples", "-"), ("langevin", "-")] + [
@@ -136,7 +136,7 @@ def test_gaussian_study_smoke(tmp_path):
     from experiments.sampling import gaussian
 
     with jax.enable_x64(True):
-        gaussian.main(quick=True, out=tmp_path)
+        gaussian.main(smoke=True, out=tmp_path)
     rows = read_rows(tmp_path / "gaussian" / "errors.csv")
     arms = {(r["arm"], str(r["bandwidth"])) for r in rows}
     assert arms == {("langevin", "-"), ("bd_langevin", "median"), ("bd_langevin", "0.5"), ("reweighting", "median")} | {

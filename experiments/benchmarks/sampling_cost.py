@@ -1,6 +1,6 @@
 """Benchmark: the cost of a birth–death Langevin step against a Langevin step (sampling mode).
 
-``python -m experiments.benchmarks.sampling_cost [--quick] [--f32]``
+``python -m experiments.benchmarks.sampling_cost [--smoke] [--f32]``
 
 The four-mode target, n = 500 particles in d = 2, 10 seeds vmapped in one program, Δt = 0.01,
 α = 1, float64 (the sampling studies' setting; ``--f32`` for float32). Every arm runs ``STEPS``
@@ -108,13 +108,13 @@ def estimate_accuracy(target, dtype, keys: int = 200):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.sampling_cost")
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--smoke", "--quick", dest="smoke", action="store_true", help="fewer repeats")
     parser.add_argument("--f32", action="store_true", help="float32 instead of float64")
     args = parser.parse_args(argv)
     jax.config.update("jax_enable_x64", not args.f32)
     dtype = jnp.float32 if args.f32 else jnp.float64
     target = make_target("four_mode_mixture")
-    t = timings(target, dtype, 5 if args.quick else 15)
+    t = timings(target, dtype, 5 if args.smoke else 15)
     base, fixed = "langevin", "bd pde h=1"
 
     def row(name, baseline, target_=""):
@@ -128,9 +128,9 @@ def main(argv=None):
     table = [{k: getattr(r, k) for k in columns} | {"met": r.met} for r in rows]
     print(f"n = {N}, d = 2, {SEEDS} seeds vmapped, {STEPS} steps per call, {dtype.__name__}, four-mode target")
     print(md_table(table, list(table[0])))
-    well = double_well_timings(5 if args.quick else 15)
+    well = double_well_timings(5 if args.smoke else 15)
     print(md_table(well, list(well[0])))
-    accuracy = estimate_accuracy(target, dtype, 50 if args.quick else 200)
+    accuracy = estimate_accuracy(target, dtype, 50 if args.smoke else 200)
     print(md_table(accuracy, list(accuracy[0])))
     return rows, accuracy
 

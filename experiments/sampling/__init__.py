@@ -1,4 +1,4 @@
-"""Sampling-mode studies (issue 13): ``python -m experiments.sampling <study> [--quick]``.
+"""Sampling-mode studies (issue 13): ``python -m experiments.sampling <study> [--smoke]``.
 
 Studies: ``gaussian`` (Langevin vs birth-death Langevin on a Gaussian target),
 ``double_well`` (basin equilibration time against the barrier), ``four_modes``

@@ -1,4 +1,4 @@
-"""``python -m experiments.sampling <study> [--quick]``: run one study (or ``all``)."""
+"""``python -m experiments.sampling <study> [--smoke]``: run one study (or ``all``)."""
 
 import argparse
 import importlib
@@ -6,13 +6,21 @@ import time
 
 import jax
 
-STUDIES = ("gaussian", "double_well", "four_modes", "equal_cost", "covariance_bias")
+STUDIES = (
+    "gaussian",
+    "double_well",
+    "four_modes",
+    "equal_cost",
+    "covariance_bias",
+    "splitting_order",
+    "side_by_side",
+)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m experiments.sampling")
     parser.add_argument("study", choices=[*STUDIES, "all"])
-    parser.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
+    parser.add_argument("--smoke", action="store_true", help="tiny settings (a smoke test)")
     parser.add_argument("--seeds", type=int, default=None, help="override the number of seeds")
     parser.add_argument("--skip", default="", help="four_modes: comma-separated arms to leave out (or 'particles')")
     args = parser.parse_args(argv)
@@ -20,7 +28,7 @@ def main(argv=None):
     for name in STUDIES if args.study == "all" else [args.study]:
         start = time.perf_counter()
         extra = {"skip": tuple(args.skip.split(","))} if args.skip and name == "four_modes" else {}
-        importlib.import_module(f"experiments.sampling.{name}").main(quick=args.quick, seeds=args.seeds, **extra)
+        importlib.import_module(f"experiments.sampling.{name}").main(smoke=args.smoke, seeds=args.seeds, **extra)
         print(f"{name}: {time.perf_counter() - start:.1f} s")
 
 

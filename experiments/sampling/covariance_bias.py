@@ -14,7 +14,6 @@ with ``leave_one_out`` the density estimate drops the particle's own kernel w_i 
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 
 import mfbd
@@ -22,7 +21,7 @@ from experiments.common import md_table, write_rows
 from experiments.sampling.common import out_dir
 from mfbd.problems import gaussian, sampling
 from mfbd.problems.gaussian_laws import kde_stationary_covariance
-from mfbd.simulate import run_chunk
+from mfbd.simulate import init_ensemble, run_chunk
 
 COV = np.array([[1.0, 0.6], [0.6, 2.0]])
 SIZES = (100, 1000)
@@ -38,17 +37,15 @@ def _covariance(state):
 
 def stationary_covariance(scheme, target, n, seeds):
     """``[seeds, 2, 2]`` covariances averaged over the records after the burn-in."""
-    keys = jax.random.split(jax.random.key(11), seeds)
-    states = jax.jit(jax.vmap(lambda k: scheme.init(target.init_particles(k, n))))(keys)
-    states, _ = jax.jit(jax.vmap(run_chunk(scheme, 1, BURN, lambda s: {})))(keys, states)
-    later = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
-    _, trace = jax.jit(jax.vmap(run_chunk(scheme, AVERAGE // EVERY, EVERY, _covariance)))(later, states)
+    states, keys = init_ensemble(scheme, target, n, range(seeds))
+    states, _ = run_chunk(scheme, 1, BURN, lambda s: {}, seeds=True)(keys, states)
+    _, trace = run_chunk(scheme, AVERAGE // EVERY, EVERY, _covariance, seeds=True)(keys, states)
     return np.asarray(trace["cov"]).mean(axis=1)
 
 
-def main(quick=False, seeds=None, out=None):
-    seeds = seeds or (2 if quick else 8)
-    sizes, bandwidths = ((50,), (0.5,)) if quick else (SIZES, BANDWIDTHS)
+def main(smoke=False, seeds=None, out=None):
+    seeds = seeds or (2 if smoke else 8)
+    sizes, bandwidths = ((50,), (0.5,)) if smoke else (SIZES, BANDWIDTHS)
     target = gaussian(dim=2, covariance=COV, init_mean=[0.0, 0.0], init_covariance=COV)
     rows = []
     arms = [("langevin", None, False, n) for n in sizes[-1:]]

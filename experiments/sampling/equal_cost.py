@@ -23,7 +23,7 @@ from experiments.benchmarks.common import interleaved
 from experiments.common import md_table, read_rows, write_rows
 from experiments.sampling.common import ensemble, out_dir
 from mfbd.problems import gaussian, make_target, moment_errors, sampling, sampling_observer
-from mfbd.simulate import run_chunk
+from mfbd.simulate import init_ensemble, run_chunk
 
 COV = [[1.0, 0.6], [0.6, 2.0]]
 DT = 0.01
@@ -37,17 +37,17 @@ def _gaussian_observer(target):
     return observe
 
 
-def cases(quick: bool):
+def cases(smoke: bool):
     """name -> (target, n, observe, metrics, {arm: (problem, scheme, steps, record_every)})."""
     four = make_target("four_mode_mixture")
     gauss = gaussian(dim=2, covariance=COV, init_mean=[3.0, 3.0])
-    scale = 50 if quick else 1
+    scale = 50 if smoke else 1
     out = {}
     for name, target, n, t_lan, t_bd, bandwidths, metrics in (
         ("four_modes", four, 500, 300.0, 10.0, (1.0, 0.3, "median", "p=32"), ("mmd2", "w1", "mean_error", "cov_error")),
         ("gaussian", gauss, 1000, 20.0, 6.0, ("median", 0.5), ("mean_error", "cov_error")),
     ):
-        n = 50 if quick else n
+        n = 50 if smoke else n
         observe = sampling_observer(target, jax.random.key(12345), 2000) if name == "four_modes" else None
         observe = observe or _gaussian_observer(target)
         plain = sampling(target, bandwidth=1.0)
@@ -64,25 +64,24 @@ def cases(quick: bool):
 
 def per_step_seconds(target, n, arms, seeds, repeats):
     """Wall-clock seconds per step of each arm (``seeds`` vmapped), round-robin in this process."""
-    keys = jax.random.split(jax.random.key(0), seeds)
     calls = {}
     for label, (_, scheme, _) in arms.items():
-        states = jax.jit(jax.vmap(lambda k, s=scheme: s.init(target.init_particles(k, n))))(keys)
-        run = jax.jit(jax.vmap(run_chunk(scheme, 1, 20, lambda s: {})))
-        calls[label] = lambda run=run, states=states: run(keys, states)
+        states, keys = init_ensemble(scheme, target, n, range(seeds))
+        run = run_chunk(scheme, 1, 20, lambda s: {}, seeds=True)
+        calls[label] = lambda run=run, states=states, keys=keys: run(keys, states)
     t = interleaved(calls, repeats)
     return {label: t.median(label) / 20 for label in arms}
 
 
-def main(quick=False, seeds=None, out=None):
-    seeds = seeds or (2 if quick else 10)
+def main(smoke=False, seeds=None, out=None):
+    seeds = seeds or (2 if smoke else 10)
     rows, table = [], []
-    for case, (target, n, observe, metrics, arms) in cases(quick).items():
-        seconds = per_step_seconds(target, n, arms, seeds, 3 if quick else 7)
+    for case, (target, n, observe, metrics, arms) in cases(smoke).items():
+        seconds = per_step_seconds(target, n, arms, seeds, 3 if smoke else 7)
         curves = {}
         for label, (problem, scheme, steps) in arms.items():
             every = max(1, steps // (300 if label == "langevin" else 100))
-            trace, wall, _ = ensemble(scheme, target.init_particles, n, seeds, steps, every, observe)
+            trace, wall, _ = ensemble(scheme, target, n, seeds, steps, every, observe)
             kernel = 0 if label == "langevin" else problem.extras["cost"](n)["kernel_evals"]
             t = trace["time"][0]
             k = np.round(t / DT)

@@ -142,26 +142,26 @@ def _particle_figure(path, target, finals, bandwidths, t):
     save_figure(fig, path, dpi=90)
 
 
-def alpha_sweep(seeds=50, out=None, quick=False):
+def alpha_sweep(seeds=50, out=None, smoke=False):
     """BD-Langevin at the published width with the weaker reactions α in ``ALPHAS``: ``alpha_sweep.csv``."""
-    n, dt, steps = (50, 0.01, 20) if quick else (500, 0.01, 1000)
+    n, dt, steps = (50, 0.01, 20) if smoke else (500, 0.01, 1000)
     target = make_target("four_mode_mixture")
     observe = sampling_observer(target, jax.random.key(12345), 2000)
     rows = []
     for arm in ("bd_pde", "bd_kl"):
         for alpha in ALPHAS:
             scheme = make_scheme(target, arm, H_PUBLISHED, dt, alpha)
-            trace, sec, _ = ensemble(scheme, target.init_particles, n, seeds, steps, steps, observe)
+            trace, sec, _ = ensemble(scheme, target, n, seeds, steps, steps, observe)
             rows.append({"alpha": alpha} | _summary(arm, H_PUBLISHED, trace, seeds, sec))
             print(rows[-1], flush=True)
     write_rows(out_dir("four_modes", out) / "alpha_sweep.csv", rows)
     return rows
 
 
-def main(quick=False, seeds=None, skip=(), out=None):
-    seeds = seeds or (2 if quick else 50)
-    n, dt, steps, every = (50, 0.01, 20, 10) if quick else (500, 0.01, 1000, 50)
-    bandwidths = ("median",) if quick else BANDWIDTHS
+def main(smoke=False, seeds=None, skip=(), out=None):
+    seeds = seeds or (2 if smoke else 50)
+    n, dt, steps, every = (50, 0.01, 20, 10) if smoke else (500, 0.01, 1000, 50)
+    bandwidths = ("median",) if smoke else BANDWIDTHS
     target = make_target("four_mode_mixture")
     observe = sampling_observer(target, jax.random.key(12345), 2000)
     runs = [("langevin", None)] + [(arm, h) for h in bandwidths for arm in ARMS]
@@ -170,7 +170,7 @@ def main(quick=False, seeds=None, skip=(), out=None):
         if arm in skip:
             continue
         scheme = make_scheme(target, arm, h, dt)
-        trace, sec, states = ensemble(scheme, target.init_particles, n, seeds, steps, every, observe)
+        trace, sec, states = ensemble(scheme, target, n, seeds, steps, every, observe)
         rows.append(_summary(arm, h, trace, seeds, sec))
         curves += _curves(arm, h, trace)
         weights = jax.nn.softmax(states.log_weights[0]) if arm.startswith("reweighting") else None
@@ -194,4 +194,4 @@ def main(quick=False, seeds=None, skip=(), out=None):
     (out / "table.md").write_text(f"N = {n}, Δt = {dt}, {steps} steps, α = 1, {seeds} seeds per arm\n\n{table}\n")
     print(table)
     if "alpha" not in skip:
-        alpha_sweep(seeds, out.parent, quick)
+        alpha_sweep(seeds, out.parent, smoke)

@@ -74,16 +74,16 @@ def exact_rows(target, times, n):
     return rows
 
 
-def main(quick=False, seeds=None, out=None):
-    seeds = seeds or (2 if quick else 16)
-    dt, steps, every = (0.01, 40, 10) if quick else (0.01, 600, 10)
-    sizes, bandwidths = ((50,), BANDWIDTHS[:1]) if quick else (SIZES, BANDWIDTHS)
+def main(smoke=False, seeds=None, out=None):
+    seeds = seeds or (2 if smoke else 16)
+    dt, steps, every = (0.01, 40, 10) if smoke else (0.01, 600, 10)
+    sizes, bandwidths = ((50,), BANDWIDTHS[:1]) if smoke else (SIZES, BANDWIDTHS)
     target = gaussian(dim=2, covariance=COV, init_mean=[3.0, 3.0])
     observe = _observe(target)
     rows, seconds, covariances = [], {}, []
     for n in sizes:
         for (arm, h), scheme in _arms(target, dt, bandwidths).items():
-            trace, seconds[arm, h, n], _ = ensemble(scheme, target.init_particles, n, seeds, steps, every, observe)
+            trace, seconds[arm, h, n], _ = ensemble(scheme, target, n, seeds, steps, every, observe)
             for r, t in enumerate(trace["time"][0]):
                 row = {"arm": arm, "bandwidth": h, "n": n, "time": float(t), "seeds": seeds}
                 for key in ("mean_error", "cov_error"):

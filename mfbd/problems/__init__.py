@@ -17,6 +17,7 @@ from mfbd.problems.sampling import kde_log_density, median_bandwidth, sampling
 from mfbd.problems.sampling_metrics import (
     basin_mass,
     double_well_observer,
+    kl_observer,
     mmd2,
     moment_errors,
     sampling_observer,
@@ -26,10 +27,12 @@ from mfbd.problems.student_teacher import arccos_kernel, notebook_time, student_
 from mfbd.problems.targets import (
     TARGETS,
     Target,
+    banana,
     double_well,
     four_mode_mixture,
     gaussian,
     gaussian_fokker_planck_law,
+    gaussian_mixture_20d,
     make_target,
 )
 from mfbd.problems.torus import torus_mmd
@@ -42,6 +45,7 @@ __all__ = [
     "Problem",
     "Target",
     "arccos_kernel",
+    "banana",
     "basin_mass",
     "classification_observer",
     "digits",
@@ -54,9 +58,11 @@ __all__ = [
     "gaussian",
     "gaussian_fokker_planck_law",
     "gaussian_mixture_1d",
+    "gaussian_mixture_20d",
     "huber",
     "kde_log_density",
     "load_digits",
+    "kl_observer",
     "knn_entropy",
     "make_loss",
     "make_target",

@@ -34,13 +34,15 @@ def _flat(particles):
     return jnp.concatenate([a.reshape(n, -1) for a in jax.tree_util.tree_leaves(particles)], axis=1)
 
 
-def knn_entropy(particles, *, period: float | None = None, block_size: int = 1024) -> jax.Array:
+def knn_entropy(particles, *, period: float | None = None, block_size: int = 1024, distinct: bool = False) -> jax.Array:
     """The Kozachenko–Leonenko estimate ĥ of -∫ ρ log ρ from n ≥ 2 particles (pytree, leading axis n).
 
     Args:
       particles: samples of ρ; the d coordinates of a unit are all its leaves' entries.
       period: L for the torus [0, L)^d (periodic distances), None for R^d.
       block_size: rows of the nearest-neighbour search at once (memory O(n · block_size)).
+      distinct: the nearest neighbour at a positive distance (exact copies, e.g. birth–death's duplicates
+        before their next noise step, would give log 0 = -∞).
     """
     check_size("block_size", block_size)
     if period is not None:
@@ -56,7 +58,7 @@ def knn_entropy(particles, *, period: float | None = None, block_size: int = 102
         if period is not None:
             diff = diff - period * jnp.round(diff / period)
         sq = jnp.sum(diff * diff, axis=1)
-        return jnp.min(jnp.where(jnp.arange(n) == i, jnp.inf, sq))
+        return jnp.min(jnp.where((jnp.arange(n) == i) | (distinct & (sq == 0)), jnp.inf, sq))
 
     nearest_sq = map_rows(row, (x, jnp.arange(n)), block_size)
     log_ball = 0.5 * d * np.log(np.pi) - gammaln(1.0 + 0.5 * d)

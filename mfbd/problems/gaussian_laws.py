@@ -24,7 +24,9 @@ Birth–death Langevin with the KDE reaction in the mean-field limit (n = ∞) t
 whose stationary covariance is biased by the smoothing: C* ≠ Σ for h > 0 (:func:`kde_stationary_covariance`).
 With h = 0 and α = 1 it is the Wasserstein–Fisher–Rao flow of KL, solved in closed form in 1-D
 by :func:`wfr_law`. :func:`fokker_planck_step`, :func:`fisher_rao_step`, :func:`lie_step` and
-:func:`strang_step` are its exact sub-flows and their splittings (1-D).
+:func:`strang_step` are its exact sub-flows and their splittings (1-D). The particle schemes' own
+n = ∞ laws, at the step Δt: :func:`weighted_split_law` (scheme B, exactly Gaussian, d-D) and
+:func:`scheme_a_grid_law` (scheme A on a 1-D grid); their distance to the flow is the splitting error.
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ __all__ = [
     "kde_langevin_rhs",
     "kde_stationary_covariance",
     "lie_step",
+    "scheme_a_grid_law",
     "split_law",
     "strang_step",
+    "weighted_split_law",
     "wfr_law",
     "wfr_potential_law",
 ]
@@ -189,3 +193,54 @@ def split_law(t, steps: int, splitting: str, m0, C0, m_pi, C_pi, alpha: float = 
     for _ in range(steps):
         m, C = one(m, C, t / steps, m_pi, C_pi, alpha)
     return m, C
+
+
+def weighted_split_law(t, steps: int, m0, C0, sigma, alpha: float, h: float, m_pi=None):
+    """N(m, C) after ``steps`` Lie steps of Δt = t/steps of the weighted scheme (scheme B, ``"pde"`` rate,
+    KDE bandwidth h) at n = ∞, d-D: the Euler–Maruyama push-forward θ ← θ - ΔtΣ⁻¹(θ - m_π) + √(2Δt)ξ,
+
+    .. math:: m ← m - ΔtΣ^{-1}(m - m_π), \\qquad C ← (I - ΔtΣ^{-1})C(I - ΔtΣ^{-1}) + 2Δt I,
+
+    then the frozen-V tilt μ ← μ e^{-αΔt V}/Z with V = log(K_h * μ) + U quadratic (module docstring),
+    which adds αΔt A to the precision: P = C⁻¹ + αΔt[Σ⁻¹ - (C + h²I)⁻¹], m ← m - αΔt P⁻¹Σ⁻¹(m - m_π).
+    Both maps are exact for Gaussians, so this is the scheme's law with no error but the step's own;
+    its distance to :func:`kde_langevin_law` is the splitting (and Euler–Maruyama) error, O(Δt)."""
+    m, C = np.atleast_1d(np.asarray(m0, float)), np.atleast_2d(np.asarray(C0, float))
+    sigma = np.atleast_2d(np.asarray(sigma, float))
+    P_pi, eye = np.linalg.inv(sigma), np.eye(sigma.shape[0])
+    m_pi = np.zeros_like(m) if m_pi is None else np.asarray(m_pi, float)
+    dt = t / steps
+    drift = eye - dt * P_pi
+    for _ in range(steps):
+        m, C = m - dt * P_pi @ (m - m_pi), drift @ C @ drift.T + 2 * dt * eye
+        P = np.linalg.inv(C) + alpha * dt * (P_pi - np.linalg.inv(C + h * h * eye))
+        m, C = m - alpha * dt * np.linalg.solve(P, P_pi @ (m - m_pi)), np.linalg.inv(P)
+        C = 0.5 * (C + C.T)
+    return m, C
+
+
+def scheme_a_grid_law(dt, steps, h, alpha=1.0, m0=3.0, v0=0.25, sigma=1.0, x=None):
+    """The n = ∞ law of one Lie step of birth–death Langevin (scheme A, centred exp rates, rebalance),
+    iterated on a 1-D grid: Euler–Maruyama μ ← ∫ N(·; θ - Δt U'(θ), 2Δt) μ(dθ), then
+    μ ← μ (1 - p_kill + p_dup)/Z with p = 1 - e^{-αΔt|β|}, β = V - V̄, V = log(K_h * μ) + U.
+    No Gaussian assumption (the reference of scheme A, whose kill/duplicate factor 2 - e^{-αΔt|β|} for
+    β < 0 is not the tilt e^{-αΔtβ}). Returns the ``[steps, 2]`` mean and variance after every step."""
+    x = np.linspace(-7, 7, 401) if x is None else x
+    dx = x[1] - x[0]
+    U = 0.5 * x**2 / sigma
+    drift = x - dt * x / sigma
+    em = np.exp(-((x[:, None] - drift[None, :]) ** 2) / (4 * dt)) * dx / np.sqrt(4 * np.pi * dt)
+    kde = np.exp(-((x[:, None] - x[None, :]) ** 2) / (2 * h * h)) * dx / np.sqrt(2 * np.pi * h * h)
+    p = np.exp(-0.5 * (x - m0) ** 2 / v0)
+    p /= p.sum() * dx
+    moments = []
+    for _ in range(steps):
+        p = em @ p
+        V = np.log(kde @ p) + U
+        beta = V - np.sum(p * V) * dx
+        q = -np.expm1(-alpha * dt * np.abs(beta))
+        p = p * np.where(beta > 0, 1 - q, 1 + q)
+        p /= p.sum() * dx
+        mean = np.sum(x * p) * dx
+        moments.append((mean, np.sum((x - mean) ** 2 * p) * dx))
+    return np.array(moments)

@@ -13,9 +13,18 @@ import jax
 import jax.numpy as jnp
 
 from mfbd.problems.base import map_rows
+from mfbd.problems.entropy import knn_entropy
 from mfbd.problems.targets import Target
 
-__all__ = ["basin_mass", "double_well_observer", "mmd2", "moment_errors", "sampling_observer", "w1_marginals"]
+__all__ = [
+    "basin_mass",
+    "double_well_observer",
+    "kl_observer",
+    "mmd2",
+    "moment_errors",
+    "sampling_observer",
+    "w1_marginals",
+]
 
 
 def _mean_rbf(x, y, y_weights, block_size):
@@ -99,5 +108,21 @@ def double_well_observer(target: Target):
     def observe(state):
         left = basin_mass(state.particles, _weights(state), split)
         return {"mass_left": left, "delta_F": jnp.log(left) - jnp.log1p(-left)}
+
+    return observe
+
+
+def kl_observer(target: Target):
+    """``state -> {"kl"}``: KL(μ‖π) ≈ -ĥ(μ) - (1/n)Σ_i log π(θ_i) + log Z for equally weighted particles, with ĥ
+    the Kozachenko–Leonenko entropy (:func:`~mfbd.problems.entropy.knn_entropy` with ``distinct=True``: exact
+    copies skipped; biased at small n in high d: compare arms at the same n) and
+    log Z = ``target.extras["log_normaliser"]`` (of exp(log_density))."""
+    if "log_normaliser" not in target.extras:
+        raise ValueError(f"target {target.name} has no extras['log_normaliser']; the KL estimate needs log Z")
+    log_z = target.extras["log_normaliser"]
+
+    def observe(state):
+        x = state.particles
+        return {"kl": -knn_entropy(x, distinct=True) - jnp.mean(jax.vmap(target.log_density)(x)) + log_z}
 
     return observe

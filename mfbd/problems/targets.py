@@ -21,9 +21,11 @@ from mfbd._checks import choice, finite, positive
 __all__ = [
     "TARGETS",
     "Target",
+    "banana",
     "double_well",
     "four_mode_mixture",
     "gaussian",
+    "gaussian_mixture_20d",
     "gaussian_fokker_planck_law",
     "make_target",
 ]
@@ -222,12 +224,87 @@ def four_mode_mixture() -> Target:
         mean,
         second - np.outer(mean, mean),
         {},
-        {"means": means, "variances": var},
+        {"means": means, "variances": var, "log_normaliser": 0.0},
     )
 
 
+#: The banana of the SMC-WFR benchmark: σ = √2 (its published value).
+BANANA_SIGMA = float(np.sqrt(2.0))
+
+
+def banana() -> Target:
+    """The twisted Gaussian ("banana") of the SMC-WFR benchmark in 2-D, σ = √2:
+
+    .. math:: \\log π(θ) = -σ^2(θ_2 - θ_1^2)^2/2 - (1 - θ_1)^2/(2σ^2),
+
+    i.e. θ₁ ~ N(1, σ²) and θ₂ | θ₁ ~ N(θ₁², 1/σ²) (the exact sampler). Moments: mean (1, 1 + σ²),
+    Var θ₁ = σ², Cov(θ₁, θ₂) = 2σ², Var θ₂ = 4σ² + 2σ⁴ + 1/σ²; normaliser log Z = log(2π).
+    μ₀ = N(0, I) (the published start).
+    """
+    s = BANANA_SIGMA
+
+    def log_density(theta):
+        return -(s**2) * (theta[1] - theta[0] ** 2) ** 2 / 2 - (1 - theta[0]) ** 2 / (2 * s**2)
+
+    def sample(key, n):
+        xi = jax.random.normal(key, (n, 2))
+        x1 = 1.0 + s * xi[:, 0]
+        return jnp.stack([x1, x1**2 + xi[:, 1] / s], axis=1)
+
+    mean = np.array([1.0, 1.0 + s**2])
+    cov = np.array([[s**2, 2 * s**2], [2 * s**2, 4 * s**2 + 2 * s**4 + 1 / s**2]])
+    extras = {"log_normaliser": float(np.log(2 * np.pi))}
+    return Target("banana", 2, log_density, _gaussian_sampler(np.zeros(2), np.eye(2)), sample, mean, cov, {}, extras)
+
+
+def _mixture20_parts():
+    """Weights, means and covariances of :func:`gaussian_mixture_20d`."""
+    d = 20
+    corr = 0.5 ** np.abs(np.subtract.outer(np.arange(d), np.arange(d)))
+    flip = np.where(np.arange(d) % 2 == 1, -1.0, 1.0)
+    third = np.where(np.arange(d) % 2 == 0, 2.0, 5.0)
+    means = np.stack([np.full(d, 3.0), np.full(d, 4.0), third])
+    covs = np.stack([2 * corr, 2 * corr, corr * np.outer(flip, flip)])
+    return np.array([1 / 2, 1 / 3, 1 / 6]), means, covs
+
+
+def gaussian_mixture_20d() -> Target:
+    """A 20-D mixture of three Gaussians on the pattern of the SMC-WFR benchmark: weights ½, ⅓, ⅙, means
+    3·1, 4·1 and (2, 5, 2, 5, ...), covariances 2C, 2C and SCS, with C the correlation matrix
+    C_ij = 0.5^{|i-j|} and S = diag(1, -1, 1, -1, ...) (the published C is a data file; its third
+    covariance (M∘C)⁻¹ is replaced by SCS, anti-correlated neighbours). Normalised (log Z = 0);
+    μ₀ = N(0, I) (the published start)."""
+    weights, means, covs = _mixture20_parts()
+    chols = np.linalg.cholesky(covs)
+    precisions = np.linalg.inv(covs)
+    log_norms = np.log(weights) - 0.5 * (20 * np.log(2 * np.pi) + np.linalg.slogdet(covs)[1])
+
+    def log_density(theta):
+        u = theta - jnp.asarray(means, theta.dtype)
+        quad = jnp.einsum("ki,kij,kj->k", u, jnp.asarray(precisions, theta.dtype), u)
+        return jax.nn.logsumexp(jnp.asarray(log_norms, theta.dtype) - 0.5 * quad)
+
+    def sample(key, n):
+        kc, kx = jax.random.split(key)
+        k = jax.random.choice(kc, 3, (n,), p=jnp.asarray(weights))
+        xi = jax.random.normal(kx, (n, 20))
+        return jnp.asarray(means, xi.dtype)[k] + jnp.einsum("nij,nj->ni", jnp.asarray(chols, xi.dtype)[k], xi)
+
+    mean = weights @ means
+    second = np.einsum("k,kij->ij", weights, covs + np.einsum("ki,kj->kij", means, means))
+    extras = {"weights": weights, "means": means, "covariances": covs, "log_normaliser": 0.0}
+    init, cov = _gaussian_sampler(np.zeros(20), np.eye(20)), second - np.outer(mean, mean)
+    return Target("gaussian_mixture_20d", 20, log_density, init, sample, mean, cov, {}, extras)
+
+
 #: Target factories by name (what a config's ``target`` names).
-TARGETS = {"gaussian": gaussian, "double_well": double_well, "four_mode_mixture": four_mode_mixture}
+TARGETS = {
+    "gaussian": gaussian,
+    "double_well": double_well,
+    "four_mode_mixture": four_mode_mixture,
+    "banana": banana,
+    "gaussian_mixture_20d": gaussian_mixture_20d,
+}
 
 
 def make_target(name: str, **params) -> Target:

@@ -14,6 +14,7 @@ from mfbd.problems.gaussian_laws import (
     kde_langevin_law,
     kde_langevin_rhs,
     kde_stationary_covariance,
+    scheme_a_grid_law,
     split_law,
     wfr_law,
 )
@@ -88,32 +89,6 @@ def test_kde_langevin_law_matches_scipy_and_the_mean_equation():
     np.testing.assert_allclose(C, ref[2:].reshape(2, 2), atol=1e-10)
 
 
-def grid_scheme_a(dt, steps, h, alpha=1.0, m0=3.0, v0=0.25, sigma=1.0, x=None):
-    """The n = ∞ law of one Lie step of birth–death Langevin (scheme A, centred exp rates, rebalance),
-    iterated on a 1-D grid: Euler–Maruyama μ ← ∫ N(·; θ - Δt U'(θ), 2Δt) μ(dθ), then
-    μ ← μ (1 - p_kill + p_dup)/Z with p = 1 - e^{-αΔt|β|}, β = V - V̄, V = log(K_h * μ) + U.
-    No Gaussian assumption. Returns the mean and variance after every step."""
-    x = np.linspace(-7, 7, 401) if x is None else x
-    dx = x[1] - x[0]
-    U = 0.5 * x**2 / sigma
-    drift = x - dt * x / sigma
-    em = np.exp(-((x[:, None] - drift[None, :]) ** 2) / (4 * dt)) * dx / np.sqrt(4 * np.pi * dt)
-    kde = np.exp(-((x[:, None] - x[None, :]) ** 2) / (2 * h * h)) * dx / np.sqrt(2 * np.pi * h * h)
-    p = np.exp(-0.5 * (x - m0) ** 2 / v0)
-    p /= p.sum() * dx
-    moments = []
-    for _ in range(steps):
-        p = em @ p
-        V = np.log(kde @ p) + U
-        beta = V - np.sum(p * V) * dx
-        q = -np.expm1(-alpha * dt * np.abs(beta))
-        p = p * np.where(beta > 0, 1 - q, 1 + q)
-        p /= p.sum() * dx
-        mean = np.sum(x * p) * dx
-        moments.append((mean, np.sum((x - mean) ** 2 * p) * dx))
-    return np.array(moments)
-
-
 def test_grid_solution_of_the_pde_converges_to_the_gaussian_law():
     """The derivation, checked without assuming Gaussianity: scheme A's n = ∞ recursion on a grid
     at Δt and Δt/2 approaches the moment ODE at first order in Δt (σ = 1, α = 1, h = 0.5, from
@@ -122,7 +97,7 @@ def test_grid_solution_of_the_pde_converges_to_the_gaussian_law():
     exact = np.array([[laws[t][0][0], laws[t][1][0, 0]] for t in (1.0, 6.0)])
     errors = []
     for dt in (0.02, 0.01):
-        grid = grid_scheme_a(dt, round(6 / dt), 0.5)
+        grid = scheme_a_grid_law(dt, round(6 / dt), 0.5)
         errors.append(np.abs(grid[[round(1 / dt) - 1, round(6 / dt) - 1]] - exact).ravel())
     np.testing.assert_allclose(exact[1, 1], 0.93277, atol=2e-5)
     assert errors[1].max() < 0.01
@@ -159,7 +134,7 @@ def test_particle_mean_follows_the_mean_field_transient():
     errors over seeds; plain Langevin's mean e^{-t}·3 = 1.10 is far outside (the reaction is seen)."""
     seeds = 8
     got = _particle_moments(400, seeds, 0.5, 100, 3.0, 0.25)
-    law = grid_scheme_a(0.01, 100, 0.5)[-1]
+    law = scheme_a_grid_law(0.01, 100, 0.5)[-1]
     for k, key in enumerate(("mean", "var")):
         se = got[key].std(ddof=1) / np.sqrt(seeds)
         assert abs(got[key].mean() - law[k]) <= 4 * se, (key, got[key].mean(), law[k], se)
@@ -173,7 +148,7 @@ def test_particle_stationary_variance_is_the_smoothed_mean_field_one():
     than 4: the smoothing bias C* < σ of the mean-field law, not a finite-n effect."""
     seeds = 8
     got = _particle_moments(1000, seeds, 0.5, 400, 0.0, 1.0, average_from=200)["var"]
-    law = grid_scheme_a(0.01, 600, 0.5, m0=0.0, v0=1.0)[-1, 1]
+    law = scheme_a_grid_law(0.01, 600, 0.5, m0=0.0, v0=1.0)[-1, 1]
     se = got.std(ddof=1) / np.sqrt(seeds)
     assert abs(got.mean() - law) <= 4 * se, (got.mean(), law, se)
     assert got.mean() < 1.0 - 4 * se
