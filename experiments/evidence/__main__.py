@@ -1,15 +1,18 @@
-"""``python -m experiments.evidence {speedup,dt-ladder,rates,meanfield} [--seeds S] [--smoke]``."""
+"""``python -m experiments.evidence {speedup,dt-ladder,rates,meanfield,exp2-fresh,exp2-stability,particle-rates}
+[--seeds S] [--smoke] [--large]``."""
 
 import argparse
 
 import jax
 
 parser = argparse.ArgumentParser(prog="python -m experiments.evidence")
-parser.add_argument("study", choices=["speedup", "dt-ladder", "rates", "meanfield"])
+parser.add_argument(
+    "study", choices=["speedup", "dt-ladder", "rates", "meanfield", "exp2-fresh", "exp2-stability", "particle-rates"]
+)
 parser.add_argument("--seeds", type=int, default=20, help="20 (16 for meanfield)")
 parser.add_argument("--smoke", action="store_true", help="a small first look")
 parser.add_argument("--report-only", action="store_true", help="speedup only: tables from the saved curves")
-parser.add_argument("--large", action="store_true", help="meanfield only: n up to 3 200 and t = 30 (a GPU)")
+parser.add_argument("--large", action="store_true", help="meanfield, exp2-*, particle-rates: the full sizes (a GPU)")
 args = parser.parse_args()
 if args.study == "speedup":
     from experiments.evidence.speedup import main
@@ -17,6 +20,12 @@ elif args.study == "dt-ladder":
     from experiments.evidence.dt_ladder import main
 elif args.study == "rates":
     from experiments.evidence.rates import main
+elif args.study == "exp2-fresh":
+    from experiments.evidence.exp2_fresh import main
+elif args.study == "exp2-stability":
+    from experiments.evidence.exp2_stability import main
+elif args.study == "particle-rates":
+    from experiments.evidence.particle_rates import main
 else:
     from experiments.evidence.meanfield_check import main
 extra = {"large": True} if args.large else {"report_only": True} if args.report_only else {}

@@ -14,18 +14,19 @@ from mfbd.simulate import init_ensemble, initial_record, run_chunk
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "evidence"
 
 
-def run_interleaved(problem, schemes: dict, seeds, n, steps: dict, record_every: int, chunk: int):
+def run_interleaved(problem, schemes: dict, seeds, n, steps: dict, record_every: int, chunk: int, observe=None):
     """Run every arm (``{name: scheme}``) for ``steps[name]`` steps, chunk by chunk in turn.
 
     Returns ``{name: {"step", "time", "energy", "passes", "wall", ...}}``, each ``[S, R+1]`` with the initial
     record first: ``passes`` the cumulative oracle passes, ``wall`` the cumulative run time in seconds (each
-    chunk's time spread evenly over its records; the init pass is not timed), plus ``compile_s`` per arm.
+    chunk's time spread evenly over its records; the init pass is not timed), plus ``compile_s`` per arm, and
+    the fields of ``observe(state)`` (e.g. :func:`mfbd.simulate.state_energy`) if given.
     """
     out, states, fns = {}, {}, {}
     for name, scheme in schemes.items():
         state, keys = init_ensemble(scheme, problem, n, seeds)
-        first = jax.vmap(initial_record)(state)
-        fn = run_chunk(scheme, chunk // record_every, record_every, seeds=True)
+        first = jax.vmap(lambda s: initial_record(s, observe))(state)
+        fn = run_chunk(scheme, chunk // record_every, record_every, observe, seeds=True)
         t0 = time.perf_counter()
         jax.block_until_ready(fn(keys, state))  # compile (and one discarded chunk)
         compile_s = time.perf_counter() - t0
