@@ -58,19 +58,17 @@ def chosen_from(name: str) -> int:
     return 1 if "max_transfer" in name else CHOSEN_FROM[name[0]]
 
 
-def arms(prob, sizes: Sizes) -> tuple[dict, dict]:
-    """``({name: scheme}, {name: steps})``: GD, B constant and one A per horizon."""
+def arms(prob, sizes: Sizes, horizon: float) -> tuple[dict, dict]:
+    """``({name: scheme}, {name: steps})`` of one round: GD to 2T; B (with, without the transfer limit) and A to T."""
     step_of = lambda t: int(round(t / sizes.dt))  # noqa: E731
-    longest = max(sizes.horizons)
     schemes = {"GD": core.scheme_of(prob, "gd", sizes.dt, 0.0, None, 0, "")}
-    steps = {"GD": step_of(2 * longest)}
+    steps = {"GD": step_of(2 * horizon)}
     schemes["B a=1 constant"] = core.scheme_of(prob, "B", sizes.dt, 1.0, ("constant", 0.0), 0, "carried")
     schemes["B a=1 constant max_transfer=0.25"] = mfbd.reweighting(prob, sizes.dt, 1.0, max_transfer=0.25)
-    steps["B a=1 constant"] = steps["B a=1 constant max_transfer=0.25"] = step_of(longest)
-    for horizon in sizes.horizons:
-        name = f"A a=1 quench-last-20% fresh T={horizon:g}"
-        schemes[name] = core.scheme_of(prob, "A", sizes.dt, 1.0, ("quench", 0.2), step_of(horizon), "fresh")
-        steps[name] = step_of(horizon)
+    name = f"A a=1 quench-last-20% fresh T={horizon:g}"
+    schemes[name] = core.scheme_of(prob, "A", sizes.dt, 1.0, ("quench", 0.2), step_of(horizon), "fresh")
+    for arm in schemes:
+        steps.setdefault(arm, step_of(horizon))
     return schemes, steps
 
 
@@ -106,52 +104,64 @@ def compare_rows(traces: dict, sizes: Sizes) -> tuple[list[dict], list[dict]]:
     return rows, per_seed
 
 
+def wide_table(rows: list[dict]) -> list[dict]:
+    """One row per (T, arm, checkpoint): ``ratio [low, high]`` per unit and direction (≤/≥ for bounds), failures."""
+    cell = lambda r: (("≤ " if r["bound"] == "upper" else "≥ " if r["bound"] == "lower" else "")  # noqa: E731
+                      + f"{float(r['ratio']):.2f} [{float(r['low']):.2f}, {float(r['high']):.2f}]")  # fmt: skip
+    out = {}
+    for r in rows:
+        key = (r["T"], r["arm"], r["at"])
+        row = out.setdefault(key, {"T": f"{float(r['T']):g}", "arm": r["arm"], "at": r["at"]})
+        arrow = "arm→GD" if r["direction"] == "arm_reaches_reference" else "GD→arm"
+        row[f"{arrow} {r['unit']}"] = cell(r)
+        row["failed"] = f"{r['failed']}/{r['seeds']}"
+        row["chosen from"] = r["chosen_from"]
+    return list(out.values())
+
+
 def gd_x_at(gd: dict, key: str, t: float) -> float:
     """GD's x (in the unit ``key``) at mean-field time t: the checkpoint of that unit."""
     return float(np.interp(t, gd["time"][0], np.mean(np.atleast_2d(gd[key]), axis=0)))
 
 
+KEYS = ("time", "passes", "wall", "state_energy", "ess", "lineages", "effective_lineages", "max_shift", "moved",
+        "top1", "top5")  # fmt: skip
+
+
 def main(seeds: int = 0, smoke: bool = False, large: bool = False):
+    """One interleaved round per horizon (shortest first), every table rewritten after each round."""
     del seeds  # fixed: 100-119
     sizes = SMOKE if smoke else LARGE if large else FULL
     prob = core.problem()
-    schemes, steps = arms(prob, sizes)
     every = int(round(sizes.record_time / sizes.dt))
-    t0 = time.perf_counter()
-    traces = run_interleaved(prob, schemes, list(sizes.seeds), sizes.n, steps, every, every * sizes.chunk_records,
-                             observe=mechanism(prob, sizes.dt * 1.0))  # fmt: skip
-    wall = time.perf_counter() - t0
     out = RESULTS / ("exp2_fresh_smoke" if smoke else "exp2_fresh_large" if large else "exp2_fresh")
     out.mkdir(parents=True, exist_ok=True)
-    for tr in traces.values():  # wall is [R]: the same for every seed of an arm (one vmapped program)
-        tr["wall"] = np.broadcast_to(tr["wall"], tr["time"].shape)
-    keys = (
-        "time",
-        "passes",
-        "wall",
-        "state_energy",
-        "ess",
-        "lineages",
-        "effective_lineages",
-        "max_shift",
-        "moved",
-        "top1",
-        "top5",
-    )
-    np.savez_compressed(out / "traces.npz", **{f"{n}/{k}": np.asarray(tr[k]) for n, tr in traces.items() for k in keys})
-    rows, per_seed = compare_rows(traces, sizes)
-    write_rows(out / "compare.csv", rows)
-    write_rows(out / "per_seed.csv", per_seed)
-    finals = {}
-    for name, tr in traces.items():
-        e = tr["state_energy"]
-        finals[name] = {"steps": steps[name], "non_finite_seeds": int(np.sum(~np.all(np.isfinite(e), axis=1))),
-                        "energy_end_geomean": float(np.exp(np.mean(np.log(e[:, -1])))),
-                        "compile_s": tr["compile_s"], "run_wall_s": float(tr["wall"][0, -1])}  # fmt: skip
-    summary = {"sizes": dataclasses.asdict(sizes), "wall_seconds_total": wall, "arms": finals}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    table = [{k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in r.items() if k not in ("seeds", "checkpoint")}
-             for r in rows]  # fmt: skip
-    (out / "table.md").write_text(md_table(table, list(table[0])))
-    print(json.dumps(summary, indent=1))
+    rows, per_seed, finals, walls = [], [], {}, {}
+    for horizon in sizes.horizons:
+        schemes, steps = arms(prob, sizes, horizon)
+        t0 = time.perf_counter()
+        traces = run_interleaved(prob, schemes, list(sizes.seeds), sizes.n, steps, every,
+                                 every * sizes.chunk_records, observe=mechanism(prob, sizes.dt * 1.0))  # fmt: skip
+        walls[f"T={horizon:g}"] = time.perf_counter() - t0
+        for tr in traces.values():  # wall is [R]: the same for every seed of an arm (one vmapped program)
+            tr["wall"] = np.broadcast_to(tr["wall"], tr["time"].shape)
+        np.savez_compressed(out / f"traces_T{horizon:g}.npz",
+                            **{f"{n}/{k}": np.asarray(tr[k]) for n, tr in traces.items() for k in KEYS})  # fmt: skip
+        new, seeds_rows = compare_rows(traces, dataclasses.replace(sizes, horizons=(horizon,)))
+        rows, per_seed = rows + new, per_seed + seeds_rows
+        for name, tr in traces.items():
+            e = tr["state_energy"]
+            finals[f"{name.split(' T=')[0]} T={horizon:g}"] = {
+                "steps": steps[name], "non_finite_seeds": int(np.sum(~np.all(np.isfinite(e), axis=1))),
+                "energy_end_geomean": float(np.exp(np.mean(np.log(e[:, -1])))),
+                "compile_s": tr["compile_s"], "run_wall_s": float(tr["wall"][0, -1]),
+                "passes_end": float(tr["passes"][0, -1]),
+            }  # fmt: skip
+        write_rows(out / "compare.csv", rows)
+        write_rows(out / "per_seed.csv", per_seed)
+        summary = {"sizes": dataclasses.asdict(sizes), "wall_seconds_per_round": walls, "arms": finals}
+        (out / "summary.json").write_text(json.dumps(summary, indent=1))
+        wide = wide_table(rows)
+        (out / "wide.md").write_text(md_table(wide, list(wide[0])))
+        print(md_table(wide, list(wide[0])), flush=True)
     return summary

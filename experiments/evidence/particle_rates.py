@@ -48,9 +48,9 @@ class Sizes:
     kl_horizon: float = 30.0
     ns: tuple = (200, 1000)
     alphas: tuple = (1.0, 5.0, 20.0)
-    floor_seeds: int = 6
-    floor_horizon: float = 20.0
-    checkpoints: tuple = (5.0, 10.0, 20.0)
+    floor_seeds: int = 4
+    floor_horizon: float = 10.0
+    checkpoints: tuple = (2.5, 5.0, 10.0)
 
 
 FULL = Sizes()
