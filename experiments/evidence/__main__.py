@@ -13,6 +13,9 @@ parser.add_argument("--seeds", type=int, default=20, help="20 (16 for meanfield)
 parser.add_argument("--smoke", action="store_true", help="a small first look")
 parser.add_argument("--report-only", action="store_true", help="speedup only: tables from the saved curves")
 parser.add_argument("--large", action="store_true", help="meanfield, exp2-*, particle-rates: the full sizes (a GPU)")
+parser.add_argument(
+    "--n", type=int, default=None, help="exp2-fresh only: the width (200; study 3 asks 1 000 and 5 000)"
+)
 args = parser.parse_args()
 if args.study == "speedup":
     from experiments.evidence.speedup import main
@@ -29,5 +32,6 @@ elif args.study == "particle-rates":
 else:
     from experiments.evidence.meanfield_check import main
 extra = {"large": True} if args.large else {"report_only": True} if args.report_only else {}
+extra |= {"n": args.n} if args.n else {}
 with jax.enable_x64(True):
     main(seeds=args.seeds, smoke=args.smoke, **extra)

@@ -128,13 +128,16 @@ KEYS = ("time", "passes", "wall", "state_energy", "ess", "lineages", "effective_
         "top1", "top5")  # fmt: skip
 
 
-def main(seeds: int = 0, smoke: bool = False, large: bool = False):
+def main(seeds: int = 0, smoke: bool = False, large: bool = False, n: int | None = None):
     """One interleaved round per horizon (shortest first), every table rewritten after each round."""
     del seeds  # fixed: 100-119
     sizes = SMOKE if smoke else LARGE if large else FULL
+    sizes = dataclasses.replace(sizes, n=n) if n else sizes
     prob = core.problem()
     every = int(round(sizes.record_time / sizes.dt))
-    out = RESULTS / ("exp2_fresh_smoke" if smoke else "exp2_fresh_large" if large else "exp2_fresh")
+    out = RESULTS / (
+        ("exp2_fresh_smoke" if smoke else "exp2_fresh_large" if large else "exp2_fresh") + (f"_n{n}" if n else "")
+    )
     out.mkdir(parents=True, exist_ok=True)
     rows, per_seed, finals, walls = [], [], {}, {}
     for horizon in sizes.horizons:
