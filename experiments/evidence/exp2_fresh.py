@@ -105,7 +105,8 @@ def compare_rows(traces: dict, sizes: Sizes) -> tuple[list[dict], list[dict]]:
 
 
 def wide_table(rows: list[dict]) -> list[dict]:
-    """One row per (T, arm, checkpoint): ``ratio [low, high]`` per unit and direction (≤/≥ for bounds), failures."""
+    """One row per (T, arm, checkpoint): ``ratio [low, high]`` per unit and direction (≤/≥ for bounds), and the
+    failing seeds per unit (non-finite, or ending above GD at the arm's last x in that unit)."""
     cell = lambda r: (("≤ " if r["bound"] == "upper" else "≥ " if r["bound"] == "lower" else "")  # noqa: E731
                       + f"{float(r['ratio']):.2f} [{float(r['low']):.2f}, {float(r['high']):.2f}]")  # fmt: skip
     out = {}
@@ -114,7 +115,7 @@ def wide_table(rows: list[dict]) -> list[dict]:
         row = out.setdefault(key, {"T": f"{float(r['T']):g}", "arm": r["arm"], "at": r["at"]})
         arrow = "arm→GD" if r["direction"] == "arm_reaches_reference" else "GD→arm"
         row[f"{arrow} {r['unit']}"] = cell(r)
-        row["failed"] = f"{r['failed']}/{r['seeds']}"
+        row[f"failed {r['unit']}"] = f"{r['failed']}/{r['seeds']}"
         row["chosen from"] = r["chosen_from"]
     return list(out.values())
 
