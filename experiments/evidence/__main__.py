@@ -11,7 +11,7 @@ parser.add_argument(
 )
 parser.add_argument("--seeds", type=int, default=20, help="20 (16 for meanfield)")
 parser.add_argument("--smoke", action="store_true", help="a small first look")
-parser.add_argument("--report-only", action="store_true", help="speedup only: tables from the saved curves")
+parser.add_argument("--report-only", action="store_true", help="speedup, exp2-stability: tables from the saved curves")
 parser.add_argument("--large", action="store_true", help="meanfield, exp2-*, particle-rates: the full sizes (a GPU)")
 parser.add_argument(
     "--n", type=int, default=None, help="exp2-fresh only: the width (200; study 3 asks 1 000 and 5 000)"
