@@ -108,3 +108,18 @@ def test_noise_floor_slope_in_n():
     assert fit["slope_in_n"] == pytest.approx(-2.0) and fit["slope_se"] == pytest.approx(
         np.hypot(1 / 30, 1 / 30) / np.log(5)
     )
+
+
+def test_horizon_rows_read_the_divergence_traces_per_seed():
+    from experiments.evidence.exp2_stability import horizon_rows
+
+    t = 5.0 * np.arange(101)
+    gd = np.tile(np.exp(-t / 1000), (8, 1))
+    b = np.tile(np.exp(-t / 500), (8, 1))
+    b[6, -1] = 1.0  # seed 6 ends above GD: counted as failing among seeds 5-7
+    traces = {"GD/state_energy": gd, "B a=1/state_energy": b, "B a=1 max_transfer=0.25/state_energy": b}
+    rows = horizon_rows(traces, [5, 6, 7])
+    ahead = [r for r in rows if r["direction"] == "arm_reaches_reference" and r["arm"] == "B a=1"]
+    assert [r["t"] for r in ahead] == [125.0, 250.0, 400.0, 500.0]
+    assert all(r["ratio"] == pytest.approx(2.0, rel=1e-9) for r in ahead[:3])
+    assert {r["failed"] for r in rows} == {"1/3"} and rows[0]["seeds"] == "5-7"
