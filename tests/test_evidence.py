@@ -1,6 +1,8 @@
-"""The pure pieces of experiments/evidence: the stability rule of the Δt ladder and the late-time fits."""
+"""The pure pieces of experiments/evidence: the stability rule of the Δt ladder, the late-time fits, the fresh-seed
+comparison rows, the divergence observables, the simplex optimum of the rate bound and the noise-floor slope."""
 
 import numpy as np
+import pytest
 
 from experiments.evidence.dt_ladder import rise, stable
 from experiments.evidence.rates import fits
@@ -27,3 +29,97 @@ def test_late_fits_recover_an_exponential_and_a_power_law():
     assert abs(exp["lambda"] - 0.2) < 1e-12 and exp["rss_exp"] < 1e-20 < exp["rss_alg"]
     power = fits(t, 3.0 * np.maximum(t, 1e-9) ** -1.5)
     assert abs(power["p"] - 1.5) < 1e-12 and power["rss_alg"] < 1e-20 < power["rss_exp"]
+
+
+def test_fresh_seed_rows_recover_a_known_speed_up_in_every_unit():
+    """Constructed traces: the arm's log E falls 2x faster in time; its wall and passes run at 1x and 2x GD's."""
+    from experiments.evidence import exp2_fresh
+
+    sizes = exp2_fresh.Sizes(seeds=(100, 101), horizons=(10.0,))
+    t = np.tile(np.linspace(0, 20, 21), (2, 1))
+    gd = {"time": t, "passes": t + 1, "wall": t.copy(), "state_energy": np.exp(-0.1 * t)}
+    arm = {"time": t, "passes": 2 * t + 1, "wall": t.copy(), "state_energy": np.exp(-0.2 * t)}
+    rows, per_seed = exp2_fresh.compare_rows({"GD": gd, "A a=1 quench-last-20% fresh T=10": arm}, sizes)
+    assert len(rows) == 4 * 3 * 2 and len(per_seed) == 2 * len(rows)
+    full = {(r["unit"], r["direction"]): r for r in rows if r["at"] == "1T"}
+    assert full["time", "arm_reaches_reference"]["ratio"] == pytest.approx(2.0, rel=1e-9)
+    assert full["wall-clock s", "arm_reaches_reference"]["ratio"] == pytest.approx(2.0, rel=1e-9)
+    # in passes the arm pays two per step: T_ref/T_arm = (t + 1)/(2 t/2 + 1) = 1 at every target
+    assert full["oracle passes", "reference_reaches_arm"]["ratio"] == pytest.approx(1.0, rel=1e-9)
+    assert {r["chosen_from"] for r in rows} == {18} and exp2_fresh.chosen_from("B a=1 constant max_transfer=0.25") == 1
+    cut = exp2_fresh.upto(arm, 5.0)
+    assert cut["time"].shape == (2, 6) and cut["state_energy"][0, -1] == pytest.approx(np.exp(-1.0))
+
+
+def test_first_rise_finds_the_step_a_curve_leaves_its_minimum():
+    from experiments.evidence.exp2_stability import first_rise
+
+    e = np.array([1.0, 0.5, 0.1, 0.2, 0.9, 2.0, 5.0])
+    assert first_rise(e) == 5  # 2.0 > 10 x 0.1
+    assert first_rise(np.array([1.0, 0.5, np.nan])) == 2
+    assert first_rise(np.array([1.0, 0.5, 0.4])) == 2  # none: the last record
+
+
+def test_mechanism_observer_matches_a_weight_step_by_hand():
+    import jax
+    import jax.numpy as jnp
+
+    import mfbd
+    from experiments.evidence.exp2_stability import mechanism
+
+    with jax.enable_x64(True):
+        problem = mfbd.problems.gaussian_mixture_1d("good")
+        scheme = mfbd.reweighting(problem, 0.01, 5.0)
+        state = scheme.init(problem.init_particles(jax.random.key(0), 8))
+        state = state._replace(log_weights=jnp.log(jnp.arange(1.0, 9.0) / 36.0))
+        got = mechanism(problem, 2.0)(state)
+        w, v = np.arange(1.0, 9.0) / 36.0, np.asarray(state.potential)
+        drift = v - w @ v
+        after = w * np.exp(-2.0 * drift)
+        after /= after.sum()
+        assert float(got["max_shift"]) == pytest.approx(2.0 * np.max(np.abs(drift)), rel=1e-12)
+        assert float(got["moved"]) == pytest.approx(0.5 * np.sum(np.abs(after - w)), rel=1e-10)
+        assert float(got["top1"]) == pytest.approx(8 / 36) and float(got["top5"]) == pytest.approx(30 / 36)
+
+
+def test_simplex_minimum_and_quadratic_form():
+    import jax
+
+    import mfbd
+    from experiments.evidence.particle_rates import quadratic, simplex_minimum
+
+    # ½|w|² - w·(1, 0, 0) + 1 on the simplex: w* = e_1, E* = 1/2, KL(w*‖uniform) = log 3
+    got = simplex_minimum(1.0, np.array([1.0, 0.0, 0.0]), np.eye(3))
+    assert got["E_star"] == pytest.approx(0.5, abs=1e-9) and got["kl"] == pytest.approx(np.log(3), abs=1e-6)
+    assert got["support"] == 1 and got["kkt"] < 1e-6
+    with jax.enable_x64(True):  # the quadratic read off by autodiff reproduces E at another weight vector
+        problem = mfbd.problems.gaussian_mixture_1d("good")
+        particles = problem.init_particles(jax.random.key(1), 6)
+        c_f, f, k = quadratic(problem, particles, 6)
+        w = np.array([0.3, 0.1, 0.2, 0.15, 0.05, 0.2])
+        assert c_f - w @ f + 0.5 * w @ k @ w == pytest.approx(float(problem.energy(particles, w)), rel=1e-10)
+
+
+def test_noise_floor_slope_in_n():
+    from experiments.evidence.particle_rates import slopes
+
+    rows = [{"alpha": 5.0, "t": 10.0, "n": n, "A_minus_B": 3.0 / n**2, "A_minus_B_se": 0.1 / n**2} for n in (200, 1000)]
+    (fit,) = slopes(rows)
+    assert fit["slope_in_n"] == pytest.approx(-2.0) and fit["slope_se"] == pytest.approx(
+        np.hypot(1 / 30, 1 / 30) / np.log(5)
+    )
+
+
+def test_horizon_rows_read_the_divergence_traces_per_seed():
+    from experiments.evidence.exp2_stability import horizon_rows
+
+    t = 5.0 * np.arange(101)
+    gd = np.tile(np.exp(-t / 1000), (8, 1))
+    b = np.tile(np.exp(-t / 500), (8, 1))
+    b[6, -1] = 1.0  # seed 6 ends above GD: counted as failing among seeds 5-7
+    traces = {"GD/state_energy": gd, "B a=1/state_energy": b, "B a=1 max_transfer=0.25/state_energy": b}
+    rows = horizon_rows(traces, [5, 6, 7])
+    ahead = [r for r in rows if r["direction"] == "arm_reaches_reference" and r["arm"] == "B a=1"]
+    assert [r["t"] for r in ahead] == [125.0, 250.0, 400.0, 500.0]
+    assert all(r["ratio"] == pytest.approx(2.0, rel=1e-9) for r in ahead[:3])
+    assert {r["failed"] for r in rows} == {"1/3"} and rows[0]["seeds"] == "5-7"

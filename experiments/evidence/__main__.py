@@ -1,15 +1,21 @@
-"""``python -m experiments.evidence {speedup,dt-ladder,rates,meanfield} [--seeds S] [--smoke]``."""
+"""``python -m experiments.evidence {speedup,dt-ladder,rates,meanfield,exp2-fresh,exp2-stability,particle-rates}
+[--seeds S] [--smoke] [--large]``."""
 
 import argparse
 
 import jax
 
 parser = argparse.ArgumentParser(prog="python -m experiments.evidence")
-parser.add_argument("study", choices=["speedup", "dt-ladder", "rates", "meanfield"])
+parser.add_argument(
+    "study", choices=["speedup", "dt-ladder", "rates", "meanfield", "exp2-fresh", "exp2-stability", "particle-rates"]
+)
 parser.add_argument("--seeds", type=int, default=20, help="20 (16 for meanfield)")
 parser.add_argument("--smoke", action="store_true", help="a small first look")
-parser.add_argument("--report-only", action="store_true", help="speedup only: tables from the saved curves")
-parser.add_argument("--large", action="store_true", help="meanfield only: n up to 3 200 and t = 30 (a GPU)")
+parser.add_argument("--report-only", action="store_true", help="speedup, exp2-stability: tables from the saved curves")
+parser.add_argument("--large", action="store_true", help="meanfield, exp2-*, particle-rates: the full sizes (a GPU)")
+parser.add_argument(
+    "--n", type=int, default=None, help="exp2-fresh only: the width (200; study 3 asks 1 000 and 5 000)"
+)
 args = parser.parse_args()
 if args.study == "speedup":
     from experiments.evidence.speedup import main
@@ -17,8 +23,15 @@ elif args.study == "dt-ladder":
     from experiments.evidence.dt_ladder import main
 elif args.study == "rates":
     from experiments.evidence.rates import main
+elif args.study == "exp2-fresh":
+    from experiments.evidence.exp2_fresh import main
+elif args.study == "exp2-stability":
+    from experiments.evidence.exp2_stability import main
+elif args.study == "particle-rates":
+    from experiments.evidence.particle_rates import main
 else:
     from experiments.evidence.meanfield_check import main
 extra = {"large": True} if args.large else {"report_only": True} if args.report_only else {}
+extra |= {"n": args.n} if args.n else {}
 with jax.enable_x64(True):
     main(seeds=args.seeds, smoke=args.smoke, **extra)

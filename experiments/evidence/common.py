@@ -17,16 +17,17 @@ RESULTS = Path(__file__).resolve().parents[1] / "results" / "evidence"
 def run_interleaved(problem, schemes: dict, seeds, n, steps: dict, record_every: int, chunk: int, observe=None):
     """Run every arm (``{name: scheme}``) for ``steps[name]`` steps, chunk by chunk in turn.
 
-    ``observe``: None or ``{name: observer}`` (:func:`~mfbd.simulate.run_chunk`), its fields added to the records.
+    ``observe``: None, one observer for every arm, or ``{name: observer}`` (:func:`~mfbd.simulate.run_chunk`).
 
     Returns ``{name: {"step", "time", "energy", "passes", "wall", ...}}``, each ``[S, R+1]`` with the initial
     record first: ``passes`` the cumulative oracle passes, ``wall`` the cumulative run time in seconds (each
-    chunk's time spread evenly over its records; the init pass is not timed), plus ``compile_s`` per arm.
+    chunk's time spread evenly over its records; the init pass is not timed), plus ``compile_s`` per arm, and
+    the fields of ``observe(state)`` (e.g. :func:`mfbd.simulate.state_energy`) if given.
     """
     out, states, fns = {}, {}, {}
     for name, scheme in schemes.items():
         state, keys = init_ensemble(scheme, problem, n, seeds)
-        watch = (observe or {}).get(name)
+        watch = observe.get(name) if isinstance(observe, dict) else observe
         first = jax.vmap(lambda s, watch=watch: initial_record(s, watch))(state)
         fn = run_chunk(scheme, chunk // record_every, record_every, watch, seeds=True)
         t0 = time.perf_counter()
