@@ -139,14 +139,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _summary(status, config):
     """The closing table: final energy per arm (mean ± sd over seeds), wall time, the run directory."""
+    from mfbd.config.schema import kind_of
     from mfbd.runner import rundir
 
     metrics = rundir.read_metrics(status.run_dir)
     arms = rundir.read_status(status.run_dir)
     width = max(len("arm"), *(len(name) for name, _ in config.arms)) + 2
-    what = "final energy"
-    if getattr(config.problem, "name", None) == "sampling":
-        what = "final E = KDE estimate of KL(μ|π) up to log Z"
+    meaning = kind_of(config.problem).energy_meaning
+    what = f"final E = {meaning}" if meaning else "final energy"
     print(f"{'arm':<{width}}{what + ' (mean ± sd over seeds)':<40}{'wall s':>8}")
     for name, _ in config.arms:
         entry = arms[name]

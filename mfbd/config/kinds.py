@@ -46,6 +46,9 @@ class ProblemKind:
       teacher: ``section -> (teacher units, data batch)`` for the memory estimate.
       check: ``section -> None``, raising ConfigError for sizes no machine can run.
       check_arm: ``(arm, where) -> None``, raising ConfigError for an arm the problem cannot run (torus: periodic).
+      watch_rise: warn when the energy rises sharply (:mod:`mfbd.runner.watch`); False where E may be negative
+        and is not monotone early on (sampling: a KDE estimate of KL up to log Z).
+      energy_meaning: what the ``energy`` column estimates, for figure labels and the summary (None: E itself).
     """
 
     schema: type | None
@@ -60,3 +63,5 @@ class ProblemKind:
     teacher: Callable = _no_teacher
     check: Callable = _nothing
     check_arm: Callable = _nothing
+    watch_rise: bool = True
+    energy_meaning: str | None = None

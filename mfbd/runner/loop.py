@@ -131,7 +131,8 @@ class Group:
         self.programs: dict = {}
         self.current = None  # (arm, step, state, failed) after the last chunk written
         self.failures: list[str] = []
-        self.watch = Watch(cfg.problem.name != "sampling")  # a KDE estimate of KL up to log Z may be negative
+        self.kind = kind_of(cfg.problem)
+        self.watch = Watch(self.kind.watch_rise)
         self.wall: dict[str, float] = {}
         self.cost: dict[str, tuple[np.ndarray, float, float]] = {}  # per arm: passes [B], wall (s), its clock
         self.checkpoint = self._checkpoint(spec)
