@@ -49,6 +49,8 @@ class ProblemKind:
       watch_rise: warn when the energy rises sharply (:mod:`mfbd.runner.watch`); False where E may be negative
         and is not monotone early on (sampling: a KDE estimate of KL up to log Z).
       energy_meaning: what the ``energy`` column estimates, for figure labels and the summary (None: E itself).
+      pass_cost: ``(problem, arm, n) -> PassCost | None``, the work of one oracle pass of the problem the arm runs
+        on at n particles: metrics.csv then records ``grad_evals`` and ``kernel_evals`` = ``passes`` × it.
     """
 
     schema: type | None
@@ -65,3 +67,4 @@ class ProblemKind:
     check_arm: Callable = _nothing
     watch_rise: bool = True
     energy_meaning: str | None = None
+    pass_cost: Callable = _nothing

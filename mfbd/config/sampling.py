@@ -186,6 +186,11 @@ def _arm_observe(observe, problem: Problem, arm):
     return observe if _transport_only(problem, arm) is problem else with_energy(observe, problem)
 
 
+def _pass_cost(problem: Problem, arm, n: int):
+    """The declared work of one oracle pass of the problem the arm runs on (``meta.cost``)."""
+    return _transport_only(problem, arm).meta.cost(n)
+
+
 #: Sampling mode's :class:`~mfbd.config.kinds.ProblemKind`.
 KIND = ProblemKind(
     Sampling,
@@ -196,4 +201,5 @@ KIND = ProblemKind(
     figures=("sampling_metrics",),
     watch_rise=False,
     energy_meaning="KDE estimate of KL(μ|π) up to log Z",
+    pass_cost=_pass_cost,
 )

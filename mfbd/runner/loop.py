@@ -234,8 +234,9 @@ class Group:
 
     def _add_cost(self, a: _Arm, trace: dict):
         """Add the cost columns to a chunk's trace: ``passes``, the running sum of ``oracle_passes`` (init's pass
-        included), and ``wall``, the arm's seconds of run time since its start (resumes included), at the end of
-        the chunk for its last record and linearly interpolated for the others (one compiled call has no clock)."""
+        included); ``grad_evals`` and ``kernel_evals``, ``passes`` × the problem kind's ``pass_cost`` (sampling);
+        ``wall``, the arm's seconds of run time since its start (resumes included), at the end of the chunk for
+        its last record and linearly interpolated for the others (one compiled call has no clock)."""
         passes, wall, clock = self.cost[a.name]
         now = time.perf_counter()
         end = wall + now - clock
@@ -244,6 +245,9 @@ class Group:
         ramp = wall + (end - wall) * np.arange(1, records + 1) / records
         trace["wall"] = np.broadcast_to(ramp, trace["passes"].shape)
         self.cost[a.name] = (trace["passes"][:, -1].copy(), end, now)
+        if (per_pass := self.kind.pass_cost(self.problem, a.arm, self.config.run.n)) is not None:
+            trace["grad_evals"] = trace["passes"] * per_pass.grad_evals
+            trace["kernel_evals"] = trace["passes"] * per_pass.kernel_evals
 
     def _write(self, writer, a: _Arm, trace: dict, failed: dict, upto: dict | None = None):
         """Append the chunk's rows (with the cost columns) to metrics.csv and hand them to the reporter."""
