@@ -299,7 +299,8 @@ def bundled() -> dict[str, Path]:
 def shrink(config: Config, *, steps: int = 40, n: int = 16, seeds: int = 2) -> Config:
     """A smoke version of ``config``: ``steps`` steps of ``n`` particles for ``seeds`` seeds.
 
-    ``record_every = chunk = steps // 4`` and ``checkpoint_every = steps // 2``.
+    ``record_every = chunk = steps // 4`` and ``checkpoint_every = steps // 2``; a list of seeds keeps its
+    first ``seeds``.
     Each arm's ``quench_last`` keeps its fraction of the run, rounded to a
     multiple of ``record_every`` (at least ``record_every`` when it was not 0).
 
@@ -314,6 +315,8 @@ def shrink(config: Config, *, steps: int = 40, n: int = 16, seeds: int = 2) -> C
     run = dataclasses.replace(
         config.run, steps=steps, n=n, seeds=seeds, record_every=every, chunk=every, checkpoint_every=steps // 2
     )
+    if not isinstance(config.run.seeds, int):
+        run = dataclasses.replace(run, seeds=config.run.seeds[:seeds])
     arms = []
     for arm_name, arm in config.arms:
         quench = getattr(arm, "quench_last", None)
