@@ -37,22 +37,9 @@ from mfbd.runner.checkpoint import Checkpoint, fingerprint
 from mfbd.runner.records import MetricsWriter, cell, write_snapshot
 from mfbd.runner.signals import Sigint
 from mfbd.runner.watch import Watch
-from mfbd.simulate import initial_record, run_chunk, seed_keys
+from mfbd.simulate import draw_ensemble, init_ensemble, initial_record, run_chunk, seed_keys
 
 __all__ = ["Group", "Sigint", "arm_problem", "arm_observe"]
-
-
-@functools.lru_cache(maxsize=64)
-def _init_fn(scheme):
-    return jax.jit(jax.vmap(scheme.init))
-
-
-@functools.lru_cache(maxsize=32)
-def _particles_fn(problem, n, dtype):
-    def draw(key):
-        return jax.tree_util.tree_map(lambda a: a.astype(dtype), problem.init_particles(key, n))
-
-    return jax.jit(jax.vmap(draw))
 
 
 @functools.lru_cache(maxsize=32)
@@ -113,7 +100,7 @@ class Group:
         self.keys, self.point_values = ((), ((),)) if self.plain else (spec.keys, spec.points)
         self.config = cfg = self.configs[points[0]]
         self.seeds = cfg.run.seed_list
-        self.particle_keys, self.init_keys, self.run_keys = seed_keys(self.seeds)
+        self.run_keys = seed_keys(self.seeds)[2]
         x64 = cfg.run.dtype == "float64"
         self.dtype = jnp.dtype(cfg.run.dtype)
         self.problem = make_problem(cfg.problem, cfg.run.n, x64)
@@ -194,12 +181,14 @@ class Group:
         return self.programs[key]
 
     def _init(self, a: _Arm, params, entry):
-        particles = _particles_fn(self.problem, self.config.run.n, self.dtype)(self.particle_keys)
+        """The arm's start, seeded as :func:`mfbd.simulate.init_ensemble` (the one seeding)."""
+        n = self.config.run.n
         if not a.fields:  # the batch is the seeds
-            return _init_fn(self._scheme(a))(particles, self.init_keys)
+            return init_ensemble(self._scheme(a), self.problem, n, self.seeds, self.dtype)[0]
+        particles, init_keys, _ = draw_ensemble(self.problem, n, self.seeds, self.dtype)
         particles = jax.tree_util.tree_map(lambda x: x[entry], particles)
         init = jax.jit(jax.vmap(lambda p, x, k: self._scheme(a, p).init(x, k)))
-        return init(params, particles, self.init_keys[entry])
+        return init(params, particles, init_keys[entry])
 
     def _template(self, a: _Arm):
         """Shapes and tree structure of an arm's batched state."""
