@@ -191,6 +191,15 @@ def _pass_cost(problem: Problem, arm, n: int):
     return _transport_only(problem, arm).meta.cost(n)
 
 
+def _check_run(section, run):
+    """The median bandwidth is a median over pairs of particles: it needs n ≥ 2."""
+    if section.bandwidth == "median" and run.n < 2:
+        raise ConfigError(
+            f'problem.bandwidth = "median" needs at least 2 particles, got run.n = {run.n}; '
+            "raise run.n or give a number h > 0"
+        )
+
+
 #: Sampling mode's :class:`~mfbd.config.kinds.ProblemKind`.
 KIND = ProblemKind(
     Sampling,
@@ -202,4 +211,5 @@ KIND = ProblemKind(
     watch_rise=False,
     energy_meaning="KDE estimate of KL(μ|π) up to log Z",
     pass_cost=_pass_cost,
+    check=_check_run,
 )

@@ -271,7 +271,7 @@ def _check_consistency(config: Config):
         if arm.order == 2 and arm.scheme in ("birth_death", "conic"):
             raise ConfigError(f"arms.{arm_name}.order: {arm.scheme} is first order only; use order = 1 or remove it")
         _schedules_config.check(arm, run.steps, f"arms.{arm_name}")  # quench_last, alpha and noise schedules
-    kind_of(config.problem).check(config.problem)  # e.g. a data batch the oracle cannot block
+    kind_of(config.problem).check(config.problem, run)  # e.g. a data batch the oracle cannot block
 
 
 def validate(config: Config) -> None:
