@@ -19,7 +19,7 @@ rate = "kl"
 steps = 8
 n = {N}
 record_every = 4
-chunk = 4
+chunk = 8
 
 [arms.langevin]
 scheme = "gradient_flow"
