@@ -5,7 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-__all__ = ["choice", "finite", "in_unit_interval", "nonnegative", "positive"]
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["choice", "finite", "in_unit_interval", "nonnegative", "nonnegative_over_steps", "positive"]
 
 
 def _is_concrete(value) -> bool:
@@ -49,3 +53,17 @@ def in_unit_interval(name: str, value) -> None:
     finite(name, value)
     if _is_concrete(value) and not 0 < float(value) <= 1:
         raise ValueError(f"{name} must be in (0, 1], got {value}")
+
+
+def nonnegative_over_steps(value, steps: int, name: str, gives: str, rule: str) -> None:
+    """Raise a one-line ValueError if ``value`` (a number, or a schedule ``step -> value``) is negative or
+    non-finite at a step < ``steps``: ``name`` for a number, ``"{gives} = v at step k; {rule}"`` for a schedule
+    (α in :mod:`mfbd.schemes.schedules`, τ in :mod:`mfbd.schemes.temperature`)."""
+    if not callable(value):
+        nonnegative(name, value)
+        return
+    values = np.asarray(jax.jit(jax.vmap(value))(jnp.arange(steps, dtype=jnp.int32)), np.float64)
+    bad = np.flatnonzero(~(np.isfinite(values) & (values >= 0)))
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(f"{gives} = {values[k]} at step {k}; {rule}")

@@ -108,7 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--smoke",
         action="store_true",
-        help="a quick check of the config: 40 steps, 16 particles, 2 seeds (quench and schedules scaled to fit)",
+        help="a quick check of the config: 40 steps, 16 particles, 2 seeds (quench and schedules scaled to fit); "
+        "a swept run.steps, run.n or run.seeds: its smallest value becomes that size, the others keep their ratio",
     )
     run.add_argument(
         "--strict", action="store_true", help="exit 1 when a sweep point fails (default: report it, exit 0)"
@@ -139,14 +140,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _summary(status, config):
     """The closing table: final energy per arm (mean ± sd over seeds), wall time, the run directory."""
+    from mfbd.config.schema import kind_of
     from mfbd.runner import rundir
 
     metrics = rundir.read_metrics(status.run_dir)
     arms = rundir.read_status(status.run_dir)
     width = max(len("arm"), *(len(name) for name, _ in config.arms)) + 2
-    what = "final energy"
-    if getattr(config.problem, "name", None) == "sampling":
-        what = "final E = KDE estimate of KL(μ|π) up to log Z"
+    meaning = kind_of(config.problem).energy_meaning
+    what = f"final E = {meaning}" if meaning else "final energy"
     print(f"{'arm':<{width}}{what + ' (mean ± sd over seeds)':<40}{'wall s':>8}")
     for name, _ in config.arms:
         entry = arms[name]
@@ -267,7 +268,7 @@ def resume_run(
 
 
 def _run(args) -> int:
-    from mfbd.config import ConfigError, read
+    from mfbd.config import ConfigError, read, shrink
 
     options = {"quiet": args.quiet, "force": args.force, "part": _part(args.part), "strict": args.strict}
     options["tensorboard"] = args.tensorboard
@@ -282,20 +283,7 @@ def _run(args) -> int:
             "mfbd run needs a CONFIG (a TOML file or a bundled name, see `mfbd list`) or --resume RUN_DIR"
         )
     spec = read(args.config, args.sets, force=args.force)
-    return run_config(_smoke(spec) if args.smoke else spec, args.out, **options)
-
-
-def _smoke(spec):
-    """``--smoke``: :func:`mfbd.config.shrink`; a sweep over ``run.n`` keeps each point's n, so its groups
-    (and its ``--part`` shares) and its sweep.csv stay those of the full sweep."""
-    import dataclasses
-
-    from mfbd.config import Sweep, shrink
-
-    if isinstance(spec, Sweep) and "run.n" in spec.keys:
-        configs = tuple(shrink(c, n=c.run.n) for c in spec.configs)
-        return dataclasses.replace(spec, base=shrink(spec.base), configs=configs)
-    return shrink(spec)
+    return run_config(shrink(spec) if args.smoke else spec, args.out, **options)
 
 
 def _part(text: str | None) -> tuple[int, int] | None:

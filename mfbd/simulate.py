@@ -30,6 +30,7 @@ __all__ = [
     "initial_record",
     "seed_keys",
     "init_ensemble",
+    "draw_ensemble",
     "state_energy",
     "dissipation",
     "energy_rate",
@@ -160,9 +161,16 @@ def init_ensemble(scheme: Scheme, problem, n: int, seeds, dtype=None) -> tuple[S
         states, keys = init_ensemble(scheme, problem, 100, range(10))
         final, trace = run_chunk(scheme, 50, 10, seeds=True)(keys, states)
     """
+    particles, init_keys, run_keys = draw_ensemble(problem, n, seeds, dtype)
+    return _init_fn(scheme)(particles, init_keys), run_keys
+
+
+def draw_ensemble(problem, n: int, seeds, dtype=None) -> tuple:
+    """``(particles, init_keys, run_keys)`` of a seed ensemble, leading axis ``[S]``: the draw of
+    :func:`init_ensemble` before ``scheme.init`` (the runner's, also for arms whose scheme is vmapped)."""
     particle_keys, init_keys, run_keys = seed_keys(seeds)
     particles = _draw_fn(problem, int(n), None if dtype is None else jnp.dtype(dtype))(particle_keys)
-    return _init_fn(scheme)(particles, init_keys), run_keys
+    return particles, init_keys, run_keys
 
 
 @functools.lru_cache(maxsize=32)

@@ -128,19 +128,18 @@ def test_progress_bar_rate_and_eta_are_per_arm_without_compile_time(monkeypatch)
 
 @pytest.mark.parametrize("name", sorted(bundled()))
 def test_smoke_shrinks_every_bundled_config_to_a_plan(name):
-    """`mfbd run NAME --smoke` is config.shrink (a sweep over run.n keeps its n, so its groups and --part
-    shares stay): every bundled config (and sweep) shrinks to a config that
+    """`mfbd run NAME --smoke` is config.shrink (a swept run.n keeps its ratios, its smallest value 16, so its
+    groups and --part shares stay): every bundled config (and sweep) shrinks to a config that
     validates and plans (quench and schedules consistent). Only the plan here (a full --smoke sweep takes
     minutes); exp1_good --smoke runs end to end in test_trackers.py."""
-    from mfbd.cli import _smoke
-    from mfbd.config import read, validate
+    from mfbd.config import read, shrink, validate
     from mfbd.runner import plan
 
     full = read(name)
-    spec = _smoke(full)
-    configs, swept_n = getattr(spec, "configs", (spec,)), "run.n" in getattr(full, "keys", ())
+    spec = shrink(full)
+    configs, widths = getattr(spec, "configs", (spec,)), [c.run.n for c in getattr(full, "configs", (full,))]
     assert all((c.run.steps, c.run.seeds) == (40, 2) for c in configs)
-    assert [c.run.n for c in configs] == ([c.run.n for c in full.configs] if swept_n else [16] * len(configs))
+    assert [c.run.n for c in configs] == [round(16 * n / min(widths)) for n in widths]
     validate(spec)
     assert plan.make(spec).groups
 

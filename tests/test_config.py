@@ -114,7 +114,7 @@ def test_schemes_get_the_converted_options():
     assert make_scheme(problem, arm, 3000) is make_scheme(problem, arm, 3000)  # cached: compiled once
     standard = dataclasses.replace(load("exp2_2020").problem)
     assert isinstance(standard, StudentTeacher)
-    assert make_problem(standard, 50, False).extras["scale"] == 50.0  # the standard scaling's width is run.n
+    assert make_problem(standard, 50, False).meta.scale == 50.0  # the standard scaling's width is run.n
 
 
 BAD_SETS = [

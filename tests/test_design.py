@@ -139,6 +139,11 @@ def test_no_cycle_and_the_import_chain_is_at_most_10_modules():
     assert length <= 10, " -> ".join(chain)
 
 
+def test_the_run_directory_module_is_shared_and_the_cli_is_the_top():
+    assert "mfbd.runner.rundir" in GRAPH["mfbd.runner"] and "mfbd.runner.rundir" in GRAPH["mfbd.plotting"]
+    assert [name for name, deps in GRAPH.items() if "mfbd.cli" in deps] == ["mfbd.__main__"]
+
+
 #: Files of experiments/ still using private mfbd names, owned by engineers editing them now (issue 20).
 PRIVATE_ALLOWED = {
     "experiments/benchmarks/notebook_numpy.py",

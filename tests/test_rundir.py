@@ -1,7 +1,6 @@
-"""The run-directory format: round trips of every file, atomic writes, truncation by column name,
-and the package's import graph (no module imports one that imports it back)."""
+"""The run-directory format: round trips of every file, atomic writes, truncation by column name (the package's
+import graph is checked in test_design.py)."""
 
-import ast
 import csv
 import pathlib
 
@@ -118,39 +117,3 @@ def test_new_run_dir_and_status(small_config, tmp_path):
     with pytest.raises(ConfigError, match="not an mfbd run directory"):
         rundir.require(out, (rundir.CONFIG, rundir.CHECKPOINT), "--resume x")
     assert rundir.versions()["mfbd"]
-
-
-def _imports(path: pathlib.Path, modules: set[str]) -> set[str]:
-    """The mfbd modules ``path`` imports anywhere (top level or inside functions)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name in modules}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module in modules:
-            # ``from pkg import submodule`` imports the submodule; ``from module import name`` the module
-            subs = {f"{node.module}.{a.name}" for a in node.names} & modules
-            found |= subs or {node.module}
-    return found
-
-
-def test_no_module_of_mfbd_imports_a_module_that_imports_it_back():
-    files = {
-        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
-        for p in (ROOT / "mfbd").rglob("*.py")
-    }
-    graph = {name: _imports(path, set(files)) - {name} for name, path in files.items()}
-    assert "mfbd.runner.rundir" in graph["mfbd.runner"] and "mfbd.runner.rundir" in graph["mfbd.plotting"]
-    state = dict.fromkeys(graph, "new")
-
-    def visit(name, path):
-        state[name] = "open"
-        for other in graph[name]:
-            assert state[other] != "open", f"import cycle: {' -> '.join([*path, name, other])}"
-            if state[other] == "new":
-                visit(other, [*path, name])
-        state[name] = "done"
-
-    for name in graph:
-        if state[name] == "new":
-            visit(name, [])
-    assert [name for name, deps in graph.items() if "mfbd.cli" in deps] == ["mfbd.__main__"]  # the top

@@ -79,7 +79,7 @@ def test_langevin_arm_skips_the_density_estimate_and_records_the_same_rows(rate,
     got = read_metrics(tmp_path / "run")["langevin"]
     with jax.enable_x64(True):
         problem = make_problem(config.problem, 16, True)
-        assert "transport_only" in problem.extras
+        assert problem.meta.transport_only is not None
         scheme = gradient_flow(problem, 0.01, noise=1.0)  # the full oracle: the KDE at every step
         particle_keys, init_keys, run_keys = seed_keys([0])
         state = scheme.init(problem.init_particles(particle_keys[0], 16), init_keys[0])
@@ -130,14 +130,14 @@ def test_config_builds_the_target_it_names(tmp_path):
         SMALL.replace('target = "double_well"', 'target = "gaussian"\nmean = [1, 2, 3]\ninit_mean = [0, 0, 0]')
     )
     config = load(str(path))
-    target = make_problem(config.problem, 16, True).extras["target"]
+    target = make_problem(config.problem, 16, True).meta.target
     np.testing.assert_array_equal(target.mean, [1.0, 2.0, 3.0])  # dim = 3 from the mean
     np.testing.assert_array_equal(target.covariance, np.eye(3))
     np.testing.assert_array_equal(target.extras["init_mean"], [0.0, 0.0, 0.0])
     assert config.problem.mean == (1.0, 2.0, 3.0)  # ints read as floats
     (tmp_path / "w.toml").write_text(SMALL)
     five = load(str(tmp_path / "w.toml"), ["problem.b=5"])
-    assert make_problem(five.problem, 16, True).extras["target"].params == {"b": 5.0, "tilt": 0.2}
+    assert make_problem(five.problem, 16, True).meta.target.params == {"b": 5.0, "tilt": 0.2}
 
 
 def test_observer_matches_the_library_metrics_on_a_fixed_reference():

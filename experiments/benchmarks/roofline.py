@@ -106,8 +106,8 @@ def data_rows(n, dims, repeats) -> list[Row]:
         problem = mfbd.problems.student_teacher(jax.random.key(0), dim=dim, mode="data", batch_size=n, block_size=256)
         particles = problem.init_particles(jax.random.key(1), n)
         w = jnp.full((n,), 1.0 / n)
-        u = problem.extras["teacher_directions"]
-        sign = problem.extras["teacher_signs"]
+        u = problem.meta.directions
+        sign = problem.meta.signs
         x = jax.random.normal(jax.random.key(3), (n, dim))
         x = x / jnp.linalg.norm(x, axis=1, keepdims=True)
         fixed = mfbd.problems.student_teacher(jax.random.key(0), dim=dim, mode="data", data=x, block_size=256)

@@ -36,7 +36,7 @@ NEIGHBOURS = (16, 32, 64)
 def arms(target):
     """name -> scheme; ``langevin`` runs on the problem's ``transport_only`` (no KDE)."""
     fixed = sampling(target, bandwidth=H)
-    out = {"langevin": mfbd.gradient_flow(fixed.extras["transport_only"], DT, noise=1.0)}
+    out = {"langevin": mfbd.gradient_flow(fixed.meta.transport_only, DT, noise=1.0)}
     out["langevin+kde pass"] = mfbd.gradient_flow(fixed, DT, noise=1.0)
     out["bd pde h=1"] = mfbd.birth_death(fixed, DT, 1.0, noise=1.0)
     out["bd pde median"] = mfbd.birth_death(sampling(target, bandwidth="median"), DT, 1.0, noise=1.0)
@@ -63,7 +63,7 @@ def double_well_timings(repeats):
     """The double-well study's step (n = 100, h = 0.15, 8 seeds, 1-D): Langevin, BD-Langevin, reweighting."""
     target = make_target("double_well", b=4.0)
     problem = sampling(target, bandwidth=0.15)
-    schemes = {"dw langevin": mfbd.gradient_flow(problem.extras["transport_only"], DT, noise=1.0)}
+    schemes = {"dw langevin": mfbd.gradient_flow(problem.meta.transport_only, DT, noise=1.0)}
     schemes["dw bd h=0.15"] = mfbd.birth_death(problem, DT, 1.0, noise=1.0)
     schemes["dw reweighting h=0.15"] = mfbd.reweighting(problem, DT, 1.0, noise=1.0)
     keys = jax.random.split(jax.random.key(0), 8)

@@ -36,8 +36,8 @@ class NumpyGradientFlow:
     """The gradient-flow step of the mean-field student in plain NumPy (float32)."""
 
     def __init__(self, problem, particles, batch_size, seed=0):
-        self.u = np.asarray(problem.extras["teacher_directions"], np.float32)
-        self.sign = np.asarray(problem.extras["teacher_signs"], np.float32)
+        self.u = np.asarray(problem.meta.directions, np.float32)
+        self.sign = np.asarray(problem.meta.signs, np.float32)
         self.c = np.array(particles["c"], np.float32)
         self.z = np.array(particles["z"], np.float32)
         self.w = np.full(self.c.shape, 1.0 / self.c.shape[0], np.float32)

@@ -14,10 +14,10 @@ from matplotlib.figure import Figure
 
 from experiments.common import fit_power_law, save_figure
 from experiments.paper.runs import seed_sets, write_summary, write_tables
-from experiments.paper.sweep import run_sweep, smoke_sets
+from experiments.paper.sweep import run_sweep
 
 SMOKE_WIDTHS = (16, 32, 64)
-SMOKE = dict(steps=100, seeds=2)
+SMOKE = dict(steps=100, n=min(SMOKE_WIDTHS), seeds=2)
 EXPONENTS = np.linspace(-3.0, -0.05, 591)
 BOOTSTRAP = 200
 
@@ -30,8 +30,8 @@ def fit_finite_n(n: np.ndarray, energy: np.ndarray, se: np.ndarray) -> tuple[flo
 
 def finite_n(args) -> dict:
     """Energy at t = 10 against n for GD and GD+BD: the gap to n → ∞ and its log–log slope."""
-    sets = [f"sweep.run.n={list(SMOKE_WIDTHS)}", *smoke_sets(**SMOKE)] if args.smoke else []
-    points, wall = run_sweep("exp1_finite_n", args, sets, args.runs / "exp1_finite_n")
+    sets = [f"sweep.run.n={list(SMOKE_WIDTHS)}"] if args.smoke else []
+    points, wall = run_sweep("exp1_finite_n", args, sets, args.runs / "exp1_finite_n", **SMOKE)
     finals, walls, widths = {}, {"sweep": wall}, []
     for point in sorted(points, key=lambda p: int(p["values"]["run.n"])):
         widths.append(int(point["values"]["run.n"]))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments.common import save_figure
+from experiments.common import save_figure, smoke_config
 from experiments.paper.runs import seed_sets, write_summary, write_tables
 from experiments.paper.stats import speedup, speedup_text
 from mfbd import runner
@@ -24,19 +24,13 @@ from mfbd.runner.rundir import read_points
 
 FIXED = (200, 0.1)
 SMOKE_ALPHAS, SMOKE_WIDTHS, SMOKE_FIXED = (0.1, 1.0), (16, 32), (16, 0.1)
-SMOKE = dict(steps=200, seeds=2)
+SMOKE = dict(steps=200, n=min(SMOKE_WIDTHS), seeds=2)
 STYLES = {"gd": ("GD", "C0"), "bd": ("GD+BD (A)", "C1"), "rw": ("GD+reweighting (B)", "C2")}
 
 
-def smoke_sets(steps: int, seeds: int) -> list[str]:
-    """The run sizes of :func:`mfbd.config.shrink` (record and chunk every steps/4, checkpoint at half) as --set."""
-    every = steps // 4
-    sizes = dict(steps=steps, seeds=seeds, record_every=every, chunk=every, checkpoint_every=steps // 2)
-    return [f"run.{k}={v}" for k, v in sizes.items()]
-
-
-def run_sweep(name: str, args, sets, out: Path) -> tuple[list[dict], float]:
-    """Run the bundled sweep ``name`` with ``sets`` and ``--seeds`` into a fresh ``out``; (points, wall seconds).
+def run_sweep(name: str, args, sets, out: Path, **smoke_sizes) -> tuple[list[dict], float]:
+    """Run the bundled sweep ``name`` with ``sets`` and ``--seeds``, shrunk to ``smoke_sizes`` under ``--smoke``
+    (:func:`mfbd.config.shrink`: a swept run.n keeps its ratios), into a fresh ``out``; (points, wall seconds).
 
     Points are :func:`mfbd.runner.rundir.read_points`; a diverged arm is kept (its records up to the stop).
     """
@@ -45,7 +39,7 @@ def run_sweep(name: str, args, sets, out: Path) -> tuple[list[dict], float]:
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    status = runner.run(read(name, sets), str(out))
+    status = runner.run(smoke_config(read(name, sets), args.smoke, **smoke_sizes), str(out))
     wall = time.perf_counter() - t0
     for message in status.failures:
         print(f"  {name}: {message} (kept as diverged)", flush=True)
@@ -90,8 +84,7 @@ def exp2_meanfield(args) -> dict:
         grid = [(a, fixed_n) for a in SMOKE_ALPHAS] + [(fixed_alpha, n) for n in SMOKE_WIDTHS if n != fixed_n]
         alphas, widths = (list(column) for column in zip(*grid, strict=True))
         sets = [f"sweep.arms.bd.alpha={alphas}", f"sweep.arms.rw.alpha={alphas}", f"sweep.run.n={widths}"]
-        sets += smoke_sets(**SMOKE)
-    points, wall = run_sweep("exp2_meanfield_sweep", args, sets, args.runs / "exp2_meanfield")
+    points, wall = run_sweep("exp2_meanfield_sweep", args, sets, args.runs / "exp2_meanfield", **SMOKE)
     rows = []
     for point in points:
         alpha, n = float(point["values"]["arms.bd.alpha"]), int(point["values"]["run.n"])

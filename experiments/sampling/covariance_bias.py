@@ -52,7 +52,7 @@ def main(smoke=False, seeds=None, out=None):
     arms += [("bd", h, loo, n) for h in bandwidths for loo in (False, True) for n in sizes]
     for arm, h, loo, n in arms:
         if arm == "langevin":
-            scheme = mfbd.gradient_flow(sampling(target, bandwidth=1.0).extras["transport_only"], DT, noise=1.0)
+            scheme = mfbd.gradient_flow(sampling(target, bandwidth=1.0).meta.transport_only, DT, noise=1.0)
             limit = COV
         else:
             scheme = mfbd.birth_death(sampling(target, bandwidth=h, leave_one_out=loo), DT, 1.0, noise=1.0)

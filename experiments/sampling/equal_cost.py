@@ -52,7 +52,7 @@ def cases(smoke: bool):
         observe = observe or _gaussian_observer(target)
         plain = sampling(target, bandwidth=1.0)
         steps = round(t_lan / DT / scale)
-        arms = {"langevin": (plain, mfbd.gradient_flow(plain.extras["transport_only"], DT, noise=1.0), steps)}
+        arms = {"langevin": (plain, mfbd.gradient_flow(plain.meta.transport_only, DT, noise=1.0), steps)}
         for h in bandwidths:
             p = 32 if h == "p=32" else None
             problem = sampling(target, bandwidth=1.0 if p else h, neighbours=p)
@@ -82,7 +82,7 @@ def main(smoke=False, seeds=None, out=None):
         for label, (problem, scheme, steps) in arms.items():
             every = max(1, steps // (300 if label == "langevin" else 100))
             trace, wall, _ = ensemble(scheme, target, n, seeds, steps, every, observe)
-            kernel = 0 if label == "langevin" else problem.extras["cost"](n)["kernel_evals"]
+            kernel = 0 if label == "langevin" else problem.meta.cost(n).kernel_evals
             t = trace["time"][0]
             k = np.round(t / DT)
             curve = {"time": t} | {m: trace[m].mean(0) for m in metrics} | {m + "_sd": trace[m].std(0) for m in metrics}

@@ -53,7 +53,7 @@ def final_covariance(arm, h, n, trace, sigma):
 
 def _arms(target, dt, bandwidths):
     median = sampling(target, bandwidth="median")
-    arms = {("langevin", "-"): mfbd.gradient_flow(median.extras["transport_only"], dt, noise=1.0)}
+    arms = {("langevin", "-"): mfbd.gradient_flow(median.meta.transport_only, dt, noise=1.0)}
     for h in ("median", *bandwidths):
         problem = median if h == "median" else sampling(target, bandwidth=h)
         arms["bd_langevin", str(h)] = mfbd.birth_death(problem, dt, 1.0, noise=1.0)

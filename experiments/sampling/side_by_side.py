@@ -54,7 +54,7 @@ def cases(smoke: bool):
     for name, target, n, dt, steps, h, times in specs:
         n, steps = (min(n, 64), 20) if smoke else (n, steps)
         problem = sampling(target, bandwidth=h)
-        lan = mfbd.gradient_flow(problem.extras["transport_only"], dt, noise=1.0)
+        lan = mfbd.gradient_flow(problem.meta.transport_only, dt, noise=1.0)
         arms = {"langevin": (problem, lan, steps * (2 if smoke else LANGEVIN_FACTOR))}
         arms["bd_langevin"] = (problem, mfbd.birth_death(problem, dt, 1.0, noise=1.0), steps)
         if name == "four_modes":
@@ -73,7 +73,7 @@ def main(smoke=False, seeds=None, out=None):
         for label, (problem, scheme, steps) in arms.items():
             every = max(1, steps // (400 if label == "langevin" else 50))
             trace, wall, _ = ensemble(scheme, target, n, seeds, steps, every, observe)
-            kernel = 0 if label == "langevin" else problem.extras["cost"](n)["kernel_evals"]
+            kernel = 0 if label == "langevin" else problem.meta.cost(n).kernel_evals
             t = trace["time"][0]
             k = np.round(t / dt)
             curve = {"time": t} | {m: trace[m].mean(0) for m in METRICS} | {m + "_sd": trace[m].std(0) for m in METRICS}

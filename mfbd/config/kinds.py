@@ -44,8 +44,14 @@ class ProblemKind:
       log_time: the energy figure's time axis is logarithmic.
       unit_scalars: ``section -> numbers per particle`` for the memory estimate (None: from one drawn particle).
       teacher: ``section -> (teacher units, data batch)`` for the memory estimate.
-      check: ``section -> None``, raising ConfigError for sizes no machine can run.
+      check: ``(section, run) -> None``, raising ConfigError for sizes the problem cannot run (``run``: the
+        config's :class:`~mfbd.config.schema.Run`).
       check_arm: ``(arm, where) -> None``, raising ConfigError for an arm the problem cannot run (torus: periodic).
+      watch_rise: warn when the energy rises sharply (:mod:`mfbd.runner.watch`); False where E may be negative
+        and is not monotone early on (sampling: a KDE estimate of KL up to log Z).
+      energy_meaning: what the ``energy`` column estimates, for figure labels and the summary (None: E itself).
+      pass_cost: ``(problem, arm, n) -> PassCost | None``, the work of one oracle pass of the problem the arm runs
+        on at n particles: metrics.csv then records ``grad_evals`` and ``kernel_evals`` = ``passes`` × it.
     """
 
     schema: type | None
@@ -60,3 +66,6 @@ class ProblemKind:
     teacher: Callable = _no_teacher
     check: Callable = _nothing
     check_arm: Callable = _nothing
+    watch_rise: bool = True
+    energy_meaning: str | None = None
+    pass_cost: Callable = _nothing

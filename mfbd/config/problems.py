@@ -92,7 +92,7 @@ def options(section) -> dict:
 BLOCK = _default(student_teacher, "block_size")
 
 
-def _check_blocks(section):
+def _check_blocks(section, run):
     """The blocked data-mode oracle splits a batch into blocks of BLOCK samples."""
     if section.mode == "data" and section.batch_size > BLOCK and section.batch_size % BLOCK:
         lower, upper = section.batch_size // BLOCK * BLOCK, -(-section.batch_size // BLOCK) * BLOCK

@@ -164,7 +164,7 @@ def observe_sampling(target: Target, x64: bool):
 @functools.lru_cache(maxsize=32)
 def with_energy(observe, problem: Problem):
     """``observe`` plus E_h of the state as ``energy`` and ``mean_potential``, for an arm run on
-    ``problem.extras["transport_only"]``: the columns keep their meaning (Σ_i w_i V_i = E_h for
+    ``problem.meta.transport_only``: the columns keep their meaning (Σ_i w_i V_i = E_h for
     both rates, as Σ_i w_i K_h(θ_j - θ_i) = ρ̂(θ_j))."""
 
     def observe_state(state) -> dict:
@@ -177,7 +177,8 @@ def with_energy(observe, problem: Problem):
 def _transport_only(problem: Problem, arm) -> Problem:
     """A gradient-flow arm of a sampling problem runs on ``transport_only`` (pure Langevin never uses the
     O(n²) density estimate); other arms on ``problem``."""
-    return problem.extras.get("transport_only", problem) if arm.scheme == "gradient_flow" else problem
+    only = problem.meta.transport_only if arm.scheme == "gradient_flow" else None
+    return problem if only is None else only
 
 
 def _arm_observe(observe, problem: Problem, arm):
@@ -185,12 +186,30 @@ def _arm_observe(observe, problem: Problem, arm):
     return observe if _transport_only(problem, arm) is problem else with_energy(observe, problem)
 
 
+def _pass_cost(problem: Problem, arm, n: int):
+    """The declared work of one oracle pass of the problem the arm runs on (``meta.cost``)."""
+    return _transport_only(problem, arm).meta.cost(n)
+
+
+def _check_run(section, run):
+    """The median bandwidth is a median over pairs of particles: it needs n ≥ 2."""
+    if section.bandwidth == "median" and run.n < 2:
+        raise ConfigError(
+            f'problem.bandwidth = "median" needs at least 2 particles, got run.n = {run.n}; '
+            "raise run.n or give a number h > 0"
+        )
+
+
 #: Sampling mode's :class:`~mfbd.config.kinds.ProblemKind`.
 KIND = ProblemKind(
     Sampling,
     lambda section, n, x64: build_sampling(section, x64),
-    observe=lambda section, n, x64: observe_sampling(build_sampling(section, x64).extras["target"], x64),
+    observe=lambda section, n, x64: observe_sampling(build_sampling(section, x64).meta.target, x64),
     arm_problem=_transport_only,
     arm_observe=_arm_observe,
     figures=("sampling_metrics",),
+    watch_rise=False,
+    energy_meaning="KDE estimate of KL(μ|π) up to log Z",
+    pass_cost=_pass_cost,
+    check=_check_run,
 )

@@ -19,11 +19,10 @@ its parameters; every arm starts from the same particles for a given seed)::
     scheme = "gradient_flow"
     dt = 0.01
 
-Every value is checked when the file is read, with one-line errors (:class:`ConfigError`)
-naming the nearest valid key or the allowed values (the generic part is :mod:`mfbd.config.toml`).
-The frozen dataclasses key the caches of :func:`make_problem` and :func:`make_scheme`.
-Reading never asks a device or the memory: whether a run fits is the runner's
-question (:mod:`mfbd.runner.plan`), asked before its run directory exists.
+Every value is checked when the file is read, with one-line errors (:class:`ConfigError`) naming the nearest
+valid key or the allowed values (the generic part is :mod:`mfbd.config.toml`). The frozen dataclasses key the
+caches of :func:`make_problem` and :func:`make_scheme`. Reading never asks a device or the memory: whether a run
+fits is the runner's question (:mod:`mfbd.runner.plan`), asked before its run directory exists.
 """
 
 from __future__ import annotations
@@ -278,7 +277,7 @@ def _check_consistency(config: Config):
         if arm.order == 2 and arm.scheme in ("birth_death", "conic"):
             raise ConfigError(f"arms.{arm_name}.order: {arm.scheme} is first order only; use order = 1 or remove it")
         _schedules_config.check(arm, run.steps, f"arms.{arm_name}")  # quench_last, alpha and noise schedules
-    kind_of(config.problem).check(config.problem)  # e.g. a data batch the oracle cannot block
+    kind_of(config.problem).check(config.problem, run)  # e.g. a data batch the oracle cannot block
 
 
 def validate(config: Config) -> None:
@@ -306,10 +305,9 @@ def bundled() -> dict[str, Path]:
 def shrink(config: Config, *, steps: int = 40, n: int = 16, seeds: int = 2) -> Config:
     """A smoke version of ``config``: ``steps`` steps of ``n`` particles for ``seeds`` seeds.
 
-    ``record_every = chunk = steps // 4`` and ``checkpoint_every = steps // 2``.
-    Each arm's ``quench_last`` keeps its fraction of the run, rounded to a
-    multiple of ``record_every`` (at least ``record_every`` when it was not 0).
-
+    ``record_every = chunk = steps // 4`` and ``checkpoint_every = steps // 2``; a list of seeds keeps its
+    first ``seeds``. Each arm's ``quench_last`` keeps its fraction of the run, rounded to a multiple of
+    ``record_every`` (at least ``record_every`` when it was not 0).
     Raises:
       ConfigError: ``steps`` is not a positive multiple of 4, or ``n``/``seeds`` < 1.
     """
@@ -321,6 +319,8 @@ def shrink(config: Config, *, steps: int = 40, n: int = 16, seeds: int = 2) -> C
     run = dataclasses.replace(
         config.run, steps=steps, n=n, seeds=seeds, record_every=every, chunk=every, checkpoint_every=steps // 2
     )
+    if not isinstance(config.run.seeds, int):
+        run = dataclasses.replace(run, seeds=config.run.seeds[:seeds])
     arms = []
     for arm_name, arm in config.arms:
         quench = getattr(arm, "quench_last", None)

@@ -232,12 +232,37 @@ def read(source: str, sets: list[str] | tuple[str, ...] = (), *, force: bool = F
     return spec
 
 
-def shrink(spec: schema.Config | Sweep, **sizes) -> schema.Config | Sweep:
-    """A smoke version (:func:`mfbd.config.schema.shrink`) of a config, or of a sweep's base and every point."""
-    if isinstance(spec, Sweep):
-        configs = tuple(schema.shrink(c, **sizes) for c in spec.configs)
-        return dataclasses.replace(spec, base=schema.shrink(spec.base, **sizes), configs=configs)
-    return schema.shrink(spec, **sizes)
+def shrink(spec: schema.Config | Sweep, *, steps: int = 40, n: int = 16, seeds: int = 2) -> schema.Config | Sweep:
+    """A smoke version of a config (:func:`mfbd.config.schema.shrink`) or of a sweep.
+
+    One rule for ``run.steps``, ``run.n`` and ``run.seeds``, swept or not: the key's smallest value (its only
+    value when it is not swept) becomes ``steps``, ``n`` or ``seeds``, and every other value keeps its ratio to
+    it, rounded (steps to a multiple of ``steps // 4``; seeds by count, a list keeping its first ones). A sweep
+    is its base shrunk so (records, chunks, checkpoints and quench included) with its swept values shrunk: it
+    keeps its points, so its groups and ``--part`` shares, and its sweep.csv shows the shrunk values.
+    """
+    if not isinstance(spec, Sweep):
+        return schema.shrink(spec, steps=steps, n=n, seeds=seeds)
+    target = {"run.steps": steps, "run.n": n, "run.seeds": seeds}
+    smallest = {k: min(map(_count, spec.values[spec.keys.index(k)])) for k in target if k in spec.keys}
+
+    def scale(key, value):
+        scaled = target[key] * _count(value) / smallest[key]
+        if key == "run.steps":
+            return steps // 4 * max(1, round(scaled / (steps // 4)))
+        k = max(1, round(scaled))
+        return k if key == "run.n" or isinstance(value, int) else tuple(value[:k])
+
+    values = tuple(
+        tuple(scale(k, v) for v in vs) if k in target else vs for k, vs in zip(spec.keys, spec.values, strict=True)
+    )
+    small = dataclasses.replace(spec, base=schema.shrink(spec.base, steps=steps, n=n, seeds=seeds), values=values)
+    return Sweep.loads(dumps(small), spec.name)
+
+
+def _count(value) -> int:
+    """A run size: steps and n as they are, seeds as a count."""
+    return len(value) if isinstance(value, tuple | list) else value
 
 
 def validate(spec: schema.Config | Sweep) -> None:

@@ -43,13 +43,13 @@ def energy_figure(config: Config, metrics: dict, stopped: dict[str, int] | None 
     columns = ["energy"]
     if any("population_energy" in m for m in metrics.values()):
         columns.append("population_energy")
-    sampling = getattr(config.problem, "name", None) == "sampling"
+    meaning = kind_of(config.problem).energy_meaning
     titles = {
         "energy": "energy E (minibatch estimate)" if len(columns) > 1 else "energy E",
         "population_energy": "population energy E",
     }
-    if sampling:
-        titles["energy"] = "E: KDE estimate of KL(μ|π) up to log Z"
+    if meaning:
+        titles["energy"] = f"E: {meaning}"
     fig = Figure(figsize=(6.0 * len(columns), 4.2), layout="constrained")
     axes = fig.subplots(1, len(columns), squeeze=False)[0]
     seeds = len(config.run.seed_list)
@@ -103,8 +103,8 @@ def _teacher_picture(config: Config, problem, snapshots: dict[str, list[dict]], 
     """Experiment 2: paths of the first two coordinates of |c_i|·z_i against the teacher directions."""
     fig = Figure(figsize=(4.2 * len(arms), 4.4), layout="constrained")
     axes = fig.subplots(1, len(arms), squeeze=False, sharex=True, sharey=True)[0]
-    teacher = np.asarray(problem.extras["teacher_directions"])[:, :2]
-    signs = np.asarray(problem.extras["teacher_signs"])
+    teacher = np.asarray(problem.meta.directions)[:, :2]
+    signs = np.asarray(problem.meta.signs)
     for ax, (i, name) in zip(axes, arms, strict=True):
         paths = np.stack(
             [np.abs(s["particles"]["c"][0])[:, None] * s["particles"]["z"][0][:, :2] for s in snapshots[name]]

@@ -96,7 +96,7 @@ def _two_d(config, target, finals, arms) -> Figure:
 
 def sampling_picture(config, problem, snapshots: dict[str, list[dict]], arms) -> Figure:
     """The final particles of the first seed against the target π (see the module docstring)."""
-    target = problem.extras["target"]
+    target = problem.meta.target
     finals = {}
     for _, name in arms:
         particles, weights, seed, step = _final(snapshots[name])
@@ -106,7 +106,7 @@ def sampling_picture(config, problem, snapshots: dict[str, list[dict]], arms) ->
 
 def sampling_metrics_figure(config, problem, metrics: dict) -> Figure:
     """The sampling metrics against t: mean over seeds, min–max band (see the module docstring)."""
-    target = problem.extras["target"]
+    target = problem.meta.target
     panels = [p for p in METRICS if any(p[0] in m for m in metrics.values())]
     fig = Figure(figsize=(4.3 * len(panels), 3.9), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from mfbd.config.schema import kind_of
 from mfbd.config.sweep import read
 from mfbd.plotting._common import _save, _spread
 from mfbd.runner.rundir import CONFIG, INDEX, read_points
@@ -41,7 +42,7 @@ def curves_figure(run_dir, group: int | None = None) -> Figure:
     rows = max(math.ceil(len(shown) / columns), 1)
     fig = Figure(figsize=(3.6 * columns, 2.9 * rows), layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
-    sampling = getattr(config.base.problem, "name", None) == "sampling"
+    meaning = kind_of(config.base.problem).energy_meaning
     for ax, point in zip(axes, shown, strict=False):
         positive = True
         for i, (arm, _) in enumerate(config.base.arms):
@@ -64,7 +65,7 @@ def curves_figure(run_dir, group: int | None = None) -> Figure:
         ax.set_xlabel("mean-field time t", fontsize=8)
     for ax in axes[len(shown) :]:
         ax.set_visible(False)
-    axes[0].set_ylabel("KDE estimate of KL(μ|π) up to log Z" if sampling else "energy E", fontsize=8)
+    axes[0].set_ylabel(meaning or "energy E", fontsize=8)
     axes[0].legend(fontsize=7)
     where = f"group {group}" if group is not None else "all points"
     more = f" (the first {PANELS} of {len(points)})" if len(points) > PANELS else ""

@@ -13,7 +13,7 @@ from mfbd.problems.entropy import free_energy_observer, knn_entropy
 from mfbd.problems.gaussian_mixture import gaussian_mixture_1d
 from mfbd.problems.losses import LOSSES, Loss, huber, make_loss
 from mfbd.problems.non_interacting import non_interacting
-from mfbd.problems.sampling import kde_log_density, median_bandwidth, sampling
+from mfbd.problems.sampling import PassCost, SamplingMeta, kde_log_density, median_bandwidth, sampling
 from mfbd.problems.sampling_metrics import (
     basin_mass,
     double_well_observer,
@@ -23,7 +23,7 @@ from mfbd.problems.sampling_metrics import (
     sampling_observer,
     w1_marginals,
 )
-from mfbd.problems.student_teacher import arccos_kernel, notebook_time, student_teacher
+from mfbd.problems.student_teacher import TeacherMeta, arccos_kernel, notebook_time, student_teacher
 from mfbd.problems.targets import (
     TARGETS,
     Target,
@@ -42,8 +42,11 @@ __all__ = [
     "Loss",
     "TARGETS",
     "Evaluation",
+    "PassCost",
     "Problem",
+    "SamplingMeta",
     "Target",
+    "TeacherMeta",
     "arccos_kernel",
     "banana",
     "basin_mass",

@@ -88,7 +88,10 @@ class Problem:
       predict: optional ``(particles, weights, x) -> f_μ(x)`` for ``x`` of shape
         ``[m, ...]``, used by figures.
       target: optional ``x -> f(x)`` (batched like ``predict``).
-      extras: problem-specific constants (e.g. teacher directions) for figures.
+      meta: the family's typed, frozen record of constants for figures and the edge
+        (:class:`~mfbd.problems.sampling.SamplingMeta`,
+        :class:`~mfbd.problems.student_teacher.TeacherMeta`; None: none).
+      extras: free-form constants by name (the digits split, the torus atoms, a user's).
       period: L when the units live on the torus [0, L)^d (every coordinate of
         every leaf; E must then be L-periodic): schemes with ``periodic=True`` wrap
         positions into [0, L) and the entropy estimator uses the periodic distance.
@@ -102,6 +105,7 @@ class Problem:
     name: str = "problem"
     predict: Callable[..., jax.Array] | None = None
     target: Callable[[jax.Array], jax.Array] | None = None
+    meta: Any = None
     extras: dict = dataclasses.field(default_factory=dict)
     period: float | None = None
 

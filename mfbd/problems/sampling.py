@@ -54,7 +54,9 @@ Both are options of the ``"pde"`` rate with Langevin transport.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -65,7 +67,7 @@ from mfbd.problems.base import Evaluation, Problem, check_size, map_rows
 from mfbd.problems.non_interacting import non_interacting
 from mfbd.problems.targets import Target
 
-__all__ = ["RATES", "TRANSPORTS", "kde_log_density", "median_bandwidth", "sampling"]
+__all__ = ["RATES", "TRANSPORTS", "PassCost", "SamplingMeta", "kde_log_density", "median_bandwidth", "sampling"]
 
 RATES = ("pde", "kl")
 TRANSPORTS = ("langevin", "blob")
@@ -158,6 +160,40 @@ def _sums(rows, others, vector, h2, block_size, exclude=None):
     return jax.lax.map(row, (rows, index), batch_size=block_size)
 
 
+class PassCost(NamedTuple):
+    """The work of one oracle pass at n particles: ``grad_evals`` of ∇log π, ``kernel_evals`` of K_h pairs,
+    ``bandwidth_pairs`` of the median bandwidth's pairs."""
+
+    grad_evals: int
+    kernel_evals: int
+    bandwidth_pairs: int = 0
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SamplingMeta:
+    """The constants of a sampling problem (its ``Problem.meta``).
+
+    Attributes:
+      target: the :class:`~mfbd.problems.targets.Target` (None: a log-density function).
+      rate, transport, bandwidth, leave_one_out, neighbours: the options of :func:`sampling`.
+      bandwidth_of: ``(particles, weights, key) -> h``.
+      cost: ``n -> PassCost``, the work of one oracle pass at n particles.
+      transport_only: with ``transport="langevin"``, ``non_interacting(-log π)``: the same transport field
+        without the O(n²) KDE, for pure-transport (Langevin) runs, whose V and E are then U = -log π, not V
+        and E_h (its own meta's ``cost`` counts ∇log π only); else None.
+    """
+
+    target: Target | None
+    rate: str
+    transport: str
+    bandwidth: float | str
+    bandwidth_of: Callable
+    cost: Callable[[int], PassCost]
+    leave_one_out: bool = False
+    neighbours: int | None = None
+    transport_only: Problem | None = None
+
+
 def sampling(
     log_target: Target | Callable[[jax.Array], jax.Array],
     *,
@@ -187,12 +223,7 @@ def sampling(
 
     Returns:
       A :class:`~mfbd.problems.Problem` whose oracle gives V, the transport
-      gradient and E_h (up to log Z). ``extras`` holds the target, the rate, the
-      transport, ``bandwidth_of(particles, weights, key)`` and ``cost(n)``, the work of one
-      oracle pass at n particles (``grad_evals`` of ∇log π, ``kernel_evals`` of K_h pairs,
-      ``bandwidth_pairs`` of the median); with ``transport="langevin"`` also
-      ``"transport_only"``: ``non_interacting(-log π)``, the same transport field without the
-      O(n²) KDE, for pure-transport (Langevin) runs, whose V and E are then U = -log π, not V and E_h.
+      gradient and E_h (up to log Z). Its ``meta`` is a :class:`SamplingMeta`.
 
     Example:
       >>> import jax, mfbd
@@ -278,19 +309,25 @@ def sampling(
         energy = jnp.dot(weights, log_rho_i - log_pi_i)
         return Evaluation(v_plus - log_pi_i, grad, energy)
 
-    def cost(n: int) -> dict:
+    def cost(n: int) -> PassCost:
         pairs = n * (neighbours - 1) if neighbours is not None else n * n
         passes = {("pde", "langevin"): 1, ("kl", "langevin"): 2, ("pde", "blob"): 2, ("kl", "blob"): 3}
         median = 0 if bandwidth != "median" else min(n * (n - 1), 4096)
-        return {"grad_evals": n, "kernel_evals": pairs * passes[rate, transport], "bandwidth_pairs": median}
+        return PassCost(grad_evals=n, kernel_evals=pairs * passes[rate, transport], bandwidth_pairs=median)
 
     label = target.name if target is not None else "custom"
-    extras = {"target": target, "rate": rate, "transport": transport, "bandwidth": bandwidth}
-    extras |= {"bandwidth_of": bandwidth_of, "cost": cost, "leave_one_out": leave_one_out, "neighbours": neighbours}
     name = name or f"sampling[{label},{rate},{transport}]"
+    only = None
     if transport == "langevin":
-        extras["transport_only"] = non_interacting(lambda x: -log_pi(x), init, name=f"{name}:transport_only")
-    return Problem(evaluate=evaluate, init_particles=init, mode="sampling", name=name, extras=extras)
+        only = non_interacting(lambda x: -log_pi(x), init, name=f"{name}:transport_only")
+        only = dataclasses.replace(only, meta=SamplingMeta(target, rate, transport, bandwidth, bandwidth_of, _langevin))
+    meta = SamplingMeta(target, rate, transport, bandwidth, bandwidth_of, cost, leave_one_out, neighbours, only)
+    return Problem(evaluate=evaluate, init_particles=init, mode="sampling", name=name, meta=meta)
+
+
+def _langevin(n: int) -> PassCost:
+    """The work of one pass of ``transport_only``: ∇log π at each particle, no K_h pair."""
+    return PassCost(grad_evals=n, kernel_evals=0)
 
 
 def _probe(log_pi, init):

@@ -32,6 +32,8 @@ equals ``α·dt·|V_i|`` with ``α = α_nb/lr``. :func:`notebook_time` does this
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -40,7 +42,7 @@ from mfbd._checks import choice, positive
 from mfbd.problems.base import Evaluation, Problem, check_size, map_rows
 from mfbd.problems.data import from_data
 
-__all__ = ["student_teacher", "arccos_kernel", "notebook_time", "INPUTS", "MODES", "SCALINGS"]
+__all__ = ["student_teacher", "TeacherMeta", "arccos_kernel", "notebook_time", "INPUTS", "MODES", "SCALINGS"]
 
 INPUTS = ("sphere", "gaussian")
 MODES = ("kernel", "data")
@@ -160,6 +162,15 @@ def _gram_kernel_problem(u, sign, scale, inputs, common) -> Problem:
     return Problem(evaluate=evaluate, mode="kernel", **common)
 
 
+class TeacherMeta(NamedTuple):
+    """The teacher of a student–teacher problem (its ``Problem.meta``): unit ``directions`` u_k ``[K, d]``,
+    output ``signs`` ``[K]`` and the student's unit ``scale`` (n for the standard scaling, else 1)."""
+
+    directions: jax.Array
+    signs: jax.Array
+    scale: float
+
+
 def student_teacher(
     key: jax.Array,
     dim: int = 50,
@@ -194,7 +205,7 @@ def student_teacher(
 
     Particles are ``{"c": [n], "z": [n, dim]}``. ``init_particles`` draws
     c ~ N(0, 1), z ~ N(0, I/d) (mean field) or, as the notebook,
-    c ~ U(-1/√n, 1/√n), z ~ N(0, I/n) (standard).
+    c ~ U(-1/√n, 1/√n), z ~ N(0, I/n) (standard). ``meta`` is a :class:`TeacherMeta`.
     """
     for name, value, allowed in (("inputs", inputs, INPUTS), ("mode", mode, MODES), ("scaling", scaling, SCALINGS)):
         choice(name, value, allowed)
@@ -233,7 +244,6 @@ def student_teacher(
     def predict(particles, weights, x):
         return scale * jax.nn.relu(x @ particles["z"].T) @ (weights * particles["c"])
 
-    extras = {"teacher_directions": u, "teacher_signs": sign, "scale": scale, "dim": dim}
     common = dict(
         init_particles=init_particles,
         sample_prior=sample_prior,
@@ -241,7 +251,7 @@ def student_teacher(
         name=f"student_teacher[{mode},{scaling}]",
         predict=predict,
         target=jax.vmap(target) if mode == "kernel" else None,
-        extras=extras,
+        meta=TeacherMeta(u, sign, scale),
     )
 
     if mode == "kernel":

@@ -32,15 +32,17 @@ from mfbd.runner import plan as _plan
 from mfbd.runner import rundir
 from mfbd.runner.checkpoint import CHECKPOINT, Checkpoint, fingerprint
 from mfbd.runner.checkpoint import check as check_fingerprint
-from mfbd.runner.loop import Group, Sigint, _init_fn, _particles_fn, arm_observe, arm_problem
+from mfbd.runner.loop import Group, Sigint, arm_observe, arm_problem
 from mfbd.runner.rundir import CONFIG, METADATA, read_metrics, read_snapshots
+from mfbd.simulate import _draw_fn as _particles_fn
+from mfbd.simulate import _init_fn
 
 __all__ = ["run", "resume", "start", "RunStatus", "Reporter", "read_metrics", "read_snapshots", "arm_problem"]
 __all__ += ["arm_observe", "INTERRUPTED", "TERMINATED", "Position"]
 
 INTERRUPTED = 130
 TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process ended by it
-_ = (_init_fn, _particles_fn)  # the compiled pieces, shared with tests and benchmarks
+_ = (_init_fn, _particles_fn)  # simulate's compiled seeding pieces, for the benchmarks
 
 
 @dataclasses.dataclass(frozen=True)

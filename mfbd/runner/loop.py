@@ -39,22 +39,9 @@ from mfbd.runner.checkpoint import Checkpoint, fingerprint
 from mfbd.runner.records import MetricsWriter, cell, write_snapshot
 from mfbd.runner.signals import Sigint
 from mfbd.runner.watch import Watch
-from mfbd.simulate import initial_record, run_chunk, seed_keys
+from mfbd.simulate import draw_ensemble, init_ensemble, initial_record, run_chunk, seed_keys
 
 __all__ = ["Group", "Sigint", "arm_problem", "arm_observe"]
-
-
-@functools.lru_cache(maxsize=64)
-def _init_fn(scheme):
-    return jax.jit(jax.vmap(scheme.init))
-
-
-@functools.lru_cache(maxsize=32)
-def _particles_fn(problem, n, dtype):
-    def draw(key):
-        return jax.tree_util.tree_map(lambda a: a.astype(dtype), problem.init_particles(key, n))
-
-    return jax.jit(jax.vmap(draw))
 
 
 @functools.lru_cache(maxsize=32)
@@ -115,7 +102,7 @@ class Group:
         self.keys, self.point_values = ((), ((),)) if self.plain else (spec.keys, spec.points)
         self.config = cfg = self.configs[points[0]]
         self.seeds = cfg.run.seed_list
-        self.particle_keys, self.init_keys, self.run_keys = seed_keys(self.seeds)
+        self.run_keys = seed_keys(self.seeds)[2]
         x64 = cfg.run.dtype == "float64"
         self.dtype = jnp.dtype(cfg.run.dtype)
         self.problem = make_problem(cfg.problem, cfg.run.n, x64)
@@ -135,7 +122,8 @@ class Group:
         self.programs: dict = {}
         self.current = None  # (arm, step, state, failed) after the last chunk written
         self.failures: list[str] = []
-        self.watch = Watch(cfg.problem.name != "sampling")  # a KDE estimate of KL up to log Z may be negative
+        self.kind = kind_of(cfg.problem)
+        self.watch = Watch(self.kind.watch_rise)
         self.wall: dict[str, float] = {}
         self.cost: dict[str, tuple[np.ndarray, float, float]] = {}  # per arm: passes [B], wall (s), its clock
         self.checkpoint = self._checkpoint(spec)
@@ -200,12 +188,14 @@ class Group:
         return self.programs[key]
 
     def _init(self, a: _Arm, params, entry):
-        particles = _particles_fn(self.problem, self.config.run.n, self.dtype)(self.particle_keys)
+        """The arm's start, seeded as :func:`mfbd.simulate.init_ensemble` (the one seeding)."""
+        n = self.config.run.n
         if not a.fields:  # the batch is the seeds
-            return _init_fn(self._scheme(a))(particles, self.init_keys)
+            return init_ensemble(self._scheme(a), self.problem, n, self.seeds, self.dtype)[0]
+        particles, init_keys, _ = draw_ensemble(self.problem, n, self.seeds, self.dtype)
         particles = jax.tree_util.tree_map(lambda x: x[entry], particles)
         init = jax.jit(jax.vmap(lambda p, x, k: self._scheme(a, p).init(x, k)))
-        return init(params, particles, self.init_keys[entry])
+        return init(params, particles, init_keys[entry])
 
     def _template(self, a: _Arm):
         """Shapes and tree structure of an arm's batched state."""
@@ -240,8 +230,9 @@ class Group:
 
     def _add_cost(self, a: _Arm, trace: dict):
         """Add the cost columns to a chunk's trace: ``passes``, the running sum of ``oracle_passes`` (init's pass
-        included), and ``wall``, the arm's seconds of run time since its start (resumes included), at the end of
-        the chunk for its last record and linearly interpolated for the others (one compiled call has no clock)."""
+        included); ``grad_evals`` and ``kernel_evals``, ``passes`` × the problem kind's ``pass_cost`` (sampling);
+        ``wall``, the arm's seconds of run time since its start (resumes included), at the end of the chunk for
+        its last record and linearly interpolated for the others (one compiled call has no clock)."""
         _adaptive.fill(trace, [arm for _, arm in self.config.arms], a.arm, self._entry_dt(a))
         passes, wall, clock = self.cost[a.name]
         now = time.perf_counter()
@@ -251,6 +242,9 @@ class Group:
         ramp = wall + (end - wall) * np.arange(1, records + 1) / records
         trace["wall"] = np.broadcast_to(ramp, trace["passes"].shape)
         self.cost[a.name] = (trace["passes"][:, -1].copy(), end, now)
+        if (per_pass := self.kind.pass_cost(self.problem, a.arm, self.config.run.n)) is not None:
+            trace["grad_evals"] = trace["passes"] * per_pass.grad_evals
+            trace["kernel_evals"] = trace["passes"] * per_pass.kernel_evals
 
     def _write(self, writer, a: _Arm, trace: dict, failed: dict, upto: dict | None = None):
         """Append the chunk's rows (with the cost columns) to metrics.csv and hand them to the reporter."""

@@ -24,7 +24,6 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from mfbd import _checks
 
@@ -81,11 +80,4 @@ def rate_schedule(alpha, quench_after: int | None = None) -> RateSchedule:
 
 def check_schedule(alpha: float | Callable, steps: int) -> None:
     """Raise a one-line ValueError if ``alpha`` gives a negative or non-finite α at a step < ``steps``."""
-    if not callable(alpha):
-        _checks.nonnegative("alpha", alpha)
-        return
-    values = np.asarray(jax.jit(jax.vmap(alpha))(jnp.arange(steps, dtype=jnp.int32)), np.float64)
-    bad = np.flatnonzero(~(np.isfinite(values) & (values >= 0)))
-    if bad.size:
-        k = int(bad[0])
-        raise ValueError(f"alpha schedule gives α = {values[k]} at step {k}; a rate must be finite and ≥ 0")
+    _checks.nonnegative_over_steps(alpha, steps, "alpha", "alpha schedule gives α", "a rate must be finite and ≥ 0")

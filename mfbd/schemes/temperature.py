@@ -49,11 +49,6 @@ def noise_scale(noise, step: jax.Array, dt):
 
 def check_temperature(noise, steps: int) -> None:
     """Raise a one-line ValueError if τ (a number or a schedule) is negative or non-finite at a step < ``steps``."""
-    if not callable(noise):
-        _checks.nonnegative("noise (temperature τ)", noise)
-        return
-    values = np.asarray(jax.jit(jax.vmap(noise))(jnp.arange(steps, dtype=jnp.int32)), np.float64)
-    bad = np.flatnonzero(~(np.isfinite(values) & (values >= 0)))
-    if bad.size:
-        k = int(bad[0])
-        raise ValueError(f"temperature schedule gives τ = {values[k]} at step {k}; τ must be finite and ≥ 0")
+    _checks.nonnegative_over_steps(
+        noise, steps, "noise (temperature τ)", "temperature schedule gives τ", "τ must be finite and ≥ 0"
+    )

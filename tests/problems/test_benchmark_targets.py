@@ -95,4 +95,4 @@ def test_targets_are_registered_and_build_from_a_config():
         assert target.name == name and target.init_particles(jax.random.key(0), 5).shape == (5, target.dim)
         problem = build_sampling(Sampling(target=name, bandwidth=0.5), x64=True)
         assert problem.evaluate is not None
-    assert sampling(banana(), bandwidth="median").extras["cost"](10)["kernel_evals"] == 100
+    assert sampling(banana(), bandwidth="median").meta.cost(10).kernel_evals == 100

@@ -302,20 +302,20 @@ def test_bad_density_estimate_options_give_one_line_errors(kwargs, message):
 
 
 def test_cost_counts_the_pairs_each_oracle_pass_evaluates():
-    """extras["cost"](n): ∇log π once per particle; K_h pairs n² per pairwise pass (1 for "pde", 2 for "kl",
+    """meta.cost(n): ∇log π once per particle; K_h pairs n² per pairwise pass (1 for "pde", 2 for "kl",
     and the blob rows' own), n(p - 1) with neighbours; the median's sampled pairs."""
     cost = {
-        (rate, transport): sampling(TARGET, bandwidth=H, rate=rate, transport=transport).extras["cost"](100)
+        (rate, transport): sampling(TARGET, bandwidth=H, rate=rate, transport=transport).meta.cost(100)
         for rate in ("pde", "kl")
         for transport in ("langevin", "blob")
     }
-    assert {k: c["kernel_evals"] // 10_000 for k, c in cost.items()} == {
+    assert {k: c.kernel_evals // 10_000 for k, c in cost.items()} == {
         ("pde", "langevin"): 1,
         ("kl", "langevin"): 2,
         ("pde", "blob"): 2,
         ("kl", "blob"): 3,
     }
-    assert all(c["grad_evals"] == 100 and c["bandwidth_pairs"] == 0 for c in cost.values())
-    assert sampling(TARGET, bandwidth=H, neighbours=8).extras["cost"](100)["kernel_evals"] == 700
-    assert sampling(TARGET, bandwidth="median").extras["cost"](100)["bandwidth_pairs"] == 4096
-    assert sampling(TARGET, bandwidth="median").extras["cost"](10)["bandwidth_pairs"] == 90
+    assert all(c.grad_evals == 100 and c.bandwidth_pairs == 0 for c in cost.values())
+    assert sampling(TARGET, bandwidth=H, neighbours=8).meta.cost(100).kernel_evals == 700
+    assert sampling(TARGET, bandwidth="median").meta.cost(100).bandwidth_pairs == 4096
+    assert sampling(TARGET, bandwidth="median").meta.cost(10).bandwidth_pairs == 90

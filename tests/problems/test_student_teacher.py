@@ -130,7 +130,7 @@ def test_standard_scaling_euler_step_is_the_notebooks_sgd_step():
 
 def test_teacher_rows_have_unit_norm_and_bad_options_are_named():
     problem = student_teacher(jax.random.key(12), dim=DIM, teacher_width=5)
-    np.testing.assert_allclose(jnp.linalg.norm(problem.extras["teacher_directions"], axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(jnp.linalg.norm(problem.meta.directions, axis=1), 1.0, rtol=1e-6)
     with pytest.raises(ValueError, match="unknown mode 'kernal'"):
         student_teacher(jax.random.key(0), mode="kernal")
     with pytest.raises(ValueError, match="width"):
@@ -145,7 +145,7 @@ def test_gram_kernel_mode_equals_pairwise_autodiff_implementation(inputs, scalin
     problem = student_teacher(
         jax.random.key(13), dim=DIM, teacher_width=3, inputs=inputs, scaling=scaling, width=n, block_size=16
     )
-    u, sign, s = (problem.extras[k] for k in ("teacher_directions", "teacher_signs", "scale"))
+    u, sign, s = problem.meta
 
     def F(theta):
         return s * theta["c"] * sum(sign[t] * arccos_kernel(theta["z"], u[t], inputs) for t in range(3))
