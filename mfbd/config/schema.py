@@ -308,6 +308,7 @@ def shrink(config: Config, *, steps: int = 40, n: int = 16, seeds: int = 2) -> C
     ``record_every = chunk = steps // 4`` and ``checkpoint_every = steps // 2``; a list of seeds keeps its
     first ``seeds``. Each arm's ``quench_last`` keeps its fraction of the run, rounded to a multiple of
     ``record_every`` (at least ``record_every`` when it was not 0).
+
     Raises:
       ConfigError: ``steps`` is not a positive multiple of 4, or ``n``/``seeds`` < 1.
     """
@@ -341,9 +342,6 @@ def dumps(config: Config) -> str:
     for arm_name, arm in config.arms:
         lines += _toml.toml_table(f"arms.{arm_name}", arm)
     return "\n".join(lines)
-
-
-# --- building -----------------------------------------------------------------------------------------------------
 
 
 def _unregistered(problem, n, x64):
