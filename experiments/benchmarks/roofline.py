@@ -10,7 +10,10 @@ without, written as plainly fused jnp over whole arrays, and checked against
 * data mode (student-teacher, n = m, d = 5 and 50): the two matmuls of a step,
   Z X_bᵀ and its pullback onto X_b in the step's blocks of 256 samples, timed alone; the formulas
   a = relu(Z Xᵀ), r = aᵀ(w ⊙ c) - f*(X), ∇_c V = a r/m, ∇_z V = c ⊙ (1[ZXᵀ > 0] ⊙ r) X/m
-  are checked against ``problem.evaluate`` first.
+  are checked against ``problem.evaluate`` first;
+* sampling mode (the four-mode target, d = 2, h = 1, n = 500 and 5 000): the KDE's pair sums
+  log ρ̂(θ_i) = log Σ_j w_j K_h(θ_i - θ_j), one matmul and one exp per pair, checked against
+  :func:`mfbd.problems.kde_log_density`, against a birth-death Langevin step (``rate="pde"``).
 
 The row's ratio is baseline / step: the fraction of its essential arithmetic's
 speed the step reaches (1 = at the limit). float32, one seed, best of k rounds.
@@ -77,6 +80,33 @@ def data_essential(z, c, w, x, u, sign):
     return c * ar, ar, grad_z
 
 
+@jax.jit
+def kde_pair_sums(x, w, h):
+    """log ρ̂(x_i) = log Σ_j w_j exp(-|x_i - x_j|²/2h²) - (d/2) log(2πh²): one matmul, one exp per pair."""
+    sq = jnp.sum(x * x, axis=1)
+    d2 = sq[:, None] + sq[None, :] - 2 * x @ x.T
+    return jnp.log(jnp.exp(-d2 / (2 * h * h)) @ w) - 0.5 * x.shape[1] * jnp.log(2 * jnp.pi * h * h)
+
+
+def sampling_rows(sizes, repeats) -> list[Row]:
+    rows = []
+    target = mfbd.problems.make_target("four_mode_mixture")
+    problem = mfbd.problems.sampling(target, bandwidth=1.0)
+    for n in sizes:
+        x = target.init_particles(jax.random.key(1), n).astype(jnp.float32)
+        w = jnp.full((n,), 1.0 / n)
+        want = mfbd.problems.kde_log_density(x, x, w, 1.0)
+        np.testing.assert_allclose(kde_pair_sums(x, w, 1.0), want, rtol=1e-4, atol=1e-4)
+        scheme = mfbd.birth_death(problem, 0.01, 1.0, noise=1.0)
+        state = scheme.init(x)
+        step = jax.jit(scheme.step)
+        fns = {"essential": partial(kde_pair_sums, x, w, 1.0), "step": partial(step, jax.random.key(2), state)}
+        t = interleaved(fns, repeats)
+        case = "KDE pair sums / bd-Langevin step"
+        rows.append(_row(f"roofline: sampling four modes n={n} d=2 h=1 float32", t, case=case))
+    return rows
+
+
 def kernel_rows(sizes, repeats) -> list[Row]:
     rows = []
     for n in sizes:
@@ -131,10 +161,10 @@ def data_rows(n, dims, repeats) -> list[Row]:
     return rows
 
 
-def _row(bench: str, t, target: str = TARGET, note: str = "") -> Row:
+def _row(bench: str, t, target=TARGET, note="", case="essential arithmetic / gradient_flow step") -> Row:
     return Row(
         benchmark=bench,
-        case="essential arithmetic / gradient_flow step",
+        case=case,
         value=t.best("step") * 1e3,
         unit="ms",
         baseline="essential",
@@ -148,7 +178,8 @@ def _row(bench: str, t, target: str = TARGET, note: str = "") -> Row:
 def run(settings: Settings) -> list[Row]:
     sizes = (200, 1000) if settings.quick else (200, 1000, 5000)
     rows = kernel_rows(sizes, settings.reps(15))
-    return rows + data_rows(1024 if settings.quick else 4096, (5, 50), settings.reps(9))
+    rows += data_rows(1024 if settings.quick else 4096, (5, 50), settings.reps(9))
+    return rows + sampling_rows((500,) if settings.quick else (500, 5000), settings.reps(15))
 
 
 main = standalone(run, __doc__)

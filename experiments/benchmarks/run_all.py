@@ -36,6 +36,7 @@ from experiments.benchmarks import (  # noqa: E402
     roofline,
     scaling,
     step,
+    sweep,
 )
 from experiments.benchmarks.common import Row, Settings, machine  # noqa: E402
 from experiments.common import write_rows  # noqa: E402
@@ -49,6 +50,7 @@ BENCHMARKS = {
     "ensemble": ensemble,
     "experiment1": experiment1,
     "scaling": scaling,
+    "sweep": sweep,
 }
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 

@@ -36,6 +36,7 @@ from mfbd.progress import Position, Reporter
 from mfbd.runner import adaptive as _adaptive
 from mfbd.runner._io import CHECKPOINT, CONFIG, METRICS
 from mfbd.runner.checkpoint import Checkpoint, fingerprint
+from mfbd.runner.plan import in_calls, values_per_call
 from mfbd.runner.records import MetricsWriter, cell, write_snapshot
 from mfbd.runner.signals import Sigint
 from mfbd.runner.watch import Watch
@@ -184,7 +185,8 @@ class Group:
             def one(params, k, state):
                 return run_chunk.__wrapped__(self._scheme(a, params), records, every, self._observer(a))(k, state)
 
-            self.programs[key] = jax.jit(jax.vmap(one))
+            calls = len(a.values) // values_per_call(self.config, len(a.values))
+            self.programs[key] = jax.jit(in_calls(jax.vmap(one), calls))
         return self.programs[key]
 
     def _init(self, a: _Arm, params, entry):

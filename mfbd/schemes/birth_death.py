@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from mfbd import _checks
@@ -74,6 +75,19 @@ def event_probability(rate: jax.Array, probability: str) -> jax.Array:
     return jnp.clip(rate, 0.0, 1.0)
 
 
+def nth_smallest(values, n: int):
+    """The n-th smallest of non-negative int32 ``values`` (n ≥ 1), equal to ``jnp.sort(values)[n - 1]``, by
+    a bitwise bisection: t is the largest value with #{v < t} < n, fixed one bit at a time from the top.
+
+    31 fused compare-and-count passes over the array, no sort (on CPU a sort of 2n elements costs ~2x).
+    """
+    cut = jnp.zeros(values.shape[:-1], values.dtype)
+    for bit in range(30, -1, -1):
+        trial = cut | np.int32(1 << bit)
+        cut = jnp.where(jnp.sum(values < trial[..., None], axis=-1) < n, trial, cut)
+    return cut
+
+
 def rebalance_sources(key, kill, duplicate, words=None):
     """Indices of the n units after removing ``kill``, appending ``duplicate`` and
     restoring n by uniform deletion or uniform duplication.
@@ -92,12 +106,14 @@ def rebalance_sources(key, kill, duplicate, words=None):
     # the n smallest are a uniform subset without replacement when m ≥ n (all of
     # them when m < n). They are taken in index order, so that a step without
     # events changes nothing. (Only a tie at the cut, probability ~2n/2³¹, breaks
-    # by index.) Single-operand integer sorts: an argsort of floats is ~4x slower.
+    # by index.) No sort: the cut by bisection, the chosen slots compacted by
+    # their running count.
     top = jnp.iinfo(jnp.int32).max
     priority = (words >> 1).astype(jnp.int32)
     priority = jnp.where(valid, jnp.minimum(priority, top - 1), top)
-    chosen = valid & (priority <= jnp.sort(priority)[n - 1])
-    kept = jnp.sort(jnp.where(chosen, jnp.arange(2 * n), 2 * n))[:n]
+    chosen = valid & (priority <= nth_smallest(priority, n))
+    rank = jnp.cumsum(chosen) - 1  # kept[r] is the chosen slot of rank r < n
+    kept = jnp.full(n, 2 * n).at[jnp.where(chosen, rank, n)].set(jnp.arange(2 * n), mode="drop")
     j = jnp.arange(n)
     # The deficit's uniform survivors reuse the first n words: priorities matter
     # only when m > n, the fill only when m < n.

@@ -14,7 +14,7 @@ from mfbd.schemes.base import (
     uniform_below,
     unit_interval,
 )
-from mfbd.schemes.birth_death import rebalance_sources
+from mfbd.schemes.birth_death import nth_smallest, rebalance_sources
 
 
 def test_block_function_is_jax_threefry():
@@ -92,3 +92,42 @@ def test_lineage_counts_for_equal_weights_match_the_general_count():
         want = lineage_counts(ids, jnp.full(n, 1.0 / n, jnp.float64))
         assert int(count) == int(want[0])
         np.testing.assert_allclose(float(effective), float(want[1]), rtol=1e-12)
+
+
+def _rebalance_by_sorting(words, kill, duplicate):
+    """The sorting reference (issue 24's first round): the n smallest priorities' slots in index order."""
+    n = kill.size
+    valid = np.concatenate([~kill, duplicate])
+    m = int(valid.sum())
+    top = 2**31 - 1
+    priority = np.where(valid, np.minimum(words >> 1, top - 1), top).astype(np.int64)
+    chosen = valid & (priority <= np.sort(priority)[n - 1])
+    kept = np.sort(np.where(chosen, np.arange(2 * n), 2 * n))[:n]
+    fill = (words[:n].astype(np.uint64) * max(m, 1)) >> 32
+    j = np.arange(n)
+    slot = np.where(j < m, kept, kept[np.minimum(fill.astype(np.int64), n - 1)])
+    return np.where(m > 0, np.concatenate([j, j])[np.minimum(slot, 2 * n - 1)], j), m
+
+
+@pytest.mark.parametrize("spread", [2**32, 64])  # 64: priorities tie at the cut, broken by index
+def test_rebalance_without_sorting_equals_the_sorting_reference(spread):
+    rng = np.random.default_rng(7)
+    sources = jax.jit(rebalance_sources)
+    for trial in range(40):
+        n = (1, 2, 9, 33)[trial % 4]
+        kill = rng.random(n) < rng.choice([0.0, 0.2, 0.6, 1.0])
+        duplicate = ~kill & (rng.random(n) < rng.choice([0.0, 0.3, 0.9]))
+        words = rng.integers(0, spread, 2 * n, dtype=np.uint64).astype(np.uint32)
+        want, m = _rebalance_by_sorting(words, kill, duplicate)
+        source, filled, got_m = sources(None, jnp.asarray(kill), jnp.asarray(duplicate), jnp.asarray(words))
+        assert int(got_m) == m
+        np.testing.assert_array_equal(np.asarray(source), want, err_msg=f"trial {trial}")
+        np.testing.assert_array_equal(np.asarray(filled), (np.arange(n) >= m) & (m > 0))
+
+
+def test_nth_smallest_is_the_sorted_entry():
+    rng = np.random.default_rng(8)
+    for high in (2**31 - 1, 5):
+        values = rng.integers(0, high, (4, 33), endpoint=True).astype(np.int32)
+        for n in (1, 2, 17, 33):
+            np.testing.assert_array_equal(nth_smallest(jnp.asarray(values), n), np.sort(values, axis=1)[:, n - 1])
