@@ -5,7 +5,7 @@
 (``exp2_meanfield_sweep``, mean-field scaling, d = 50). The sweep side is the
 program :mod:`mfbd.runner.loop` builds for a group (the scheme built inside the
 vmap from traced α, one compile; at n = 200 and 10 seeds the batching rule
-:func:`mfbd.runner.plan.values_per_call` vmaps one α per call and loops over the
+:func:`mfbd.runner.batching.values_per_call` vmaps one α per call and loops over the
 five with ``lax.map``); the sequential side is what ``mfbd run`` does
 for each α (one ``run_chunk(..., seeds=True)`` program per α, 10 seeds each,
 five compiles). Both compute the same runs (checked). Compile time is measured

@@ -35,8 +35,8 @@ from mfbd.config.toml import ConfigError
 from mfbd.progress import Position, Reporter
 from mfbd.runner import adaptive as _adaptive
 from mfbd.runner._io import CHECKPOINT, CONFIG, METRICS
+from mfbd.runner.batching import in_calls, values_per_call
 from mfbd.runner.checkpoint import Checkpoint, fingerprint
-from mfbd.runner.plan import in_calls, values_per_call
 from mfbd.runner.records import MetricsWriter, cell, write_snapshot
 from mfbd.runner.signals import Sigint
 from mfbd.runner.watch import Watch
