@@ -86,7 +86,7 @@ def test_langevin_arm_skips_the_density_estimate_and_records_the_same_rows(rate,
         observe = make_observe(config.problem, 16, True)
         _, want = simulate(run_keys[0], scheme, state, 8, record_every=4, observe=observe, record_initial=True)
         arm = dict(config.arms)["langevin"]
-        fast = make_scheme(runner.arm_problem(problem, arm), arm, 8)  # the runner's scheme
+        fast = make_scheme(runner.arm_problem(problem, arm, config.problem), arm, 8)  # the runner's scheme
         pairwise = "f64[16,16]"  # the [n, n] kernel block of the density estimate
         assert pairwise in str(jax.make_jaxpr(scheme.step)(run_keys[0], state))
         assert pairwise not in str(jax.make_jaxpr(fast.step)(run_keys[0], state))

@@ -107,6 +107,13 @@ def sampling_rows(sizes, repeats) -> list[Row]:
     return rows
 
 
+def _against_a_step(problem, particles, essential, repeats):
+    """``essential()`` and one jitted gradient-flow step of ``problem`` from ``particles``, timed interleaved."""
+    scheme = mfbd.gradient_flow(problem, 0.01)
+    step = partial(jax.jit(scheme.step), jax.random.key(2), scheme.init(particles))
+    return interleaved({"essential": essential, "step": step}, repeats)
+
+
 def kernel_rows(sizes, repeats) -> list[Row]:
     rows = []
     for n in sizes:
@@ -117,15 +124,7 @@ def kernel_rows(sizes, repeats) -> list[Row]:
         v, gy, _ = kernel_essential(particles["y"], particles["c"], w)
         np.testing.assert_allclose(v, ev.potential, rtol=2e-3, atol=1e-5)
         np.testing.assert_allclose(gy, ev.grad_potential["y"], rtol=2e-3, atol=1e-5)
-        scheme = mfbd.gradient_flow(problem, 0.01)
-        state = scheme.init(particles)
-        step = jax.jit(scheme.step)
-        key = jax.random.key(2)
-        fns = {
-            "essential": partial(kernel_essential, particles["y"], particles["c"], w),
-            "step": partial(step, key, state),
-        }
-        t = interleaved(fns, repeats)
+        t = _against_a_step(problem, particles, partial(kernel_essential, particles["y"], particles["c"], w), repeats)
         rows.append(_row(f"roofline: kernel mode exp1 n={n} float32", t))
     return rows
 
@@ -147,15 +146,8 @@ def data_rows(n, dims, repeats) -> list[Row]:
             v, _, gz = essential(particles["z"], particles["c"], w, x, u, sign)
         np.testing.assert_allclose(v, ev.potential, rtol=2e-3, atol=1e-5)
         np.testing.assert_allclose(gz, ev.grad_potential["z"], rtol=2e-3, atol=1e-5)
-        scheme = mfbd.gradient_flow(problem, 0.01)
-        state = scheme.init(particles)
-        step = jax.jit(scheme.step)
-        key = jax.random.key(2)
-        fns = {
-            "essential": partial(essential, particles["z"], particles["c"], w, x, u, sign),
-            "step": partial(step, key, state),
-        }
-        t = interleaved(fns, repeats)
+        essential_pass = partial(essential, particles["z"], particles["c"], w, x, u, sign)
+        t = _against_a_step(problem, particles, essential_pass, repeats)
         note = "; context: on CPU the blocked matmuls alone run slower than the fused step, so they bound nothing"
         rows.append(_row(f"roofline: data mode n=m={n} d={dim} block=256 float32", t, "", note))
     return rows

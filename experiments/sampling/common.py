@@ -9,6 +9,7 @@ import pathlib
 import time
 
 import jax
+import numpy as np
 
 from experiments import common
 
@@ -30,3 +31,16 @@ def ensemble(scheme, problem, n, seeds, steps, record_every, observe):
     states, trace = common.ensemble(scheme, problem, n, range(seeds), steps, record_every, observe=observe)
     states = jax.block_until_ready(states)
     return {k: v[:, 1:] for k, v in trace.items()}, time.perf_counter() - start, states
+
+
+def cost_curve(target, label, arm, *, n, seeds, dt, observe, metrics, seconds, records):
+    """Run one arm ``(problem, scheme, steps)`` (about ``records`` records) and return ``(curve, wall)``: the
+    seed-mean curve of ``metrics`` (and their ``_sd``) against ``time`` with the cost columns ``grad_evals``
+    (n per step), ``kernel_evals`` (the problem's per step; none for ``"langevin"``) and ``seconds`` (per step)."""
+    problem, scheme, steps = arm
+    trace, wall, _ = ensemble(scheme, target, n, seeds, steps, max(1, steps // records), observe)
+    kernel = 0 if label == "langevin" else problem.meta.cost(n).kernel_evals
+    t = trace["time"][0]
+    k = np.round(t / dt)
+    curve = {"time": t} | {m: trace[m].mean(0) for m in metrics} | {m + "_sd": trace[m].std(0) for m in metrics}
+    return curve | {"grad_evals": n * k, "kernel_evals": kernel * k, "seconds": seconds * k}, wall

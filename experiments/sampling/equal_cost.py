@@ -21,7 +21,7 @@ import numpy as np
 import mfbd
 from experiments.benchmarks.common import interleaved
 from experiments.common import md_table, read_rows, write_rows
-from experiments.sampling.common import ensemble, out_dir
+from experiments.sampling.common import cost_curve, out_dir
 from mfbd.problems import gaussian, make_target, moment_errors, sampling, sampling_observer
 from mfbd.simulate import init_ensemble, run_chunk
 
@@ -79,16 +79,12 @@ def main(smoke=False, seeds=None, out=None):
     for case, (target, n, observe, metrics, arms) in cases(smoke).items():
         seconds = per_step_seconds(target, n, arms, seeds, 3 if smoke else 7)
         curves = {}
-        for label, (problem, scheme, steps) in arms.items():
-            every = max(1, steps // (300 if label == "langevin" else 100))
-            trace, wall, _ = ensemble(scheme, target, n, seeds, steps, every, observe)
-            kernel = 0 if label == "langevin" else problem.meta.cost(n).kernel_evals
-            t = trace["time"][0]
-            k = np.round(t / DT)
-            curve = {"time": t} | {m: trace[m].mean(0) for m in metrics} | {m + "_sd": trace[m].std(0) for m in metrics}
-            curve |= {"grad_evals": n * k, "kernel_evals": kernel * k, "seconds": seconds[label] * k}
+        for label, arm in arms.items():
+            records = 300 if label == "langevin" else 100
+            curve, wall = cost_curve(target, label, arm, n=n, seeds=seeds, dt=DT, observe=observe, metrics=metrics,
+                                     seconds=seconds[label], records=records)  # fmt: skip
             curves[label] = curve
-            for r in range(len(t)):
+            for r in range(len(curve["time"])):
                 rows.append({"case": case, "arm": label, "seeds": seeds} | {c: float(v[r]) for c, v in curve.items()})
             print(case, label, f"{seconds[label] * 1e3:.2f} ms/step, run {wall:.0f} s", flush=True)
         table += equal_cost_rows(case, curves, metrics)

@@ -30,7 +30,7 @@ import numpy as np
 
 import mfbd
 from experiments.common import md_table, write_rows
-from experiments.sampling.common import ensemble, out_dir
+from experiments.sampling.common import cost_curve, out_dir
 from experiments.sampling.equal_cost import equal_cost_rows, per_step_seconds
 from mfbd.problems import banana, gaussian_mixture_20d, kl_observer, make_target, sampling, sampling_observer
 
@@ -70,17 +70,13 @@ def main(smoke=False, seeds=None, out=None):
     for case, (target, n, dt, observe, arms, times) in cases(smoke).items():
         seconds = per_step_seconds(target, n, arms, seeds, 3)
         curves = {}
-        for label, (problem, scheme, steps) in arms.items():
-            every = max(1, steps // (400 if label == "langevin" else 50))
-            trace, wall, _ = ensemble(scheme, target, n, seeds, steps, every, observe)
-            kernel = 0 if label == "langevin" else problem.meta.cost(n).kernel_evals
-            t = trace["time"][0]
-            k = np.round(t / dt)
-            curve = {"time": t} | {m: trace[m].mean(0) for m in METRICS} | {m + "_sd": trace[m].std(0) for m in METRICS}
-            curve |= {"grad_evals": n * k, "kernel_evals": kernel * k, "seconds": seconds[label] * k}
+        for label, arm in arms.items():
+            records = 400 if label == "langevin" else 50
+            curve, wall = cost_curve(target, label, arm, n=n, seeds=seeds, dt=dt, observe=observe, metrics=METRICS,
+                                     seconds=seconds[label], records=records)  # fmt: skip
             curves[label] = curve
             rows += [{"case": case, "arm": label, "seeds": seeds} | {c: float(v[r]) for c, v in curve.items()}
-                     for r in range(len(t))]  # fmt: skip
+                     for r in range(len(curve["time"]))]  # fmt: skip
             timing.append({"case": case, "arm": label, "ms_per_step": seconds[label] * 1e3, "run_seconds": wall})
             timing[-1] |= {"ratio_to_langevin": seconds[label] / seconds["langevin"]}
             print(timing[-1], flush=True)

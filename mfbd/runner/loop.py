@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mfbd.config.adaptive import is_adaptive
-from mfbd.config.schema import KINDS, Config, kind_of, make_observe, make_problem, make_scheme
+from mfbd.config.schema import Config, kind_of, make_observe, make_problem, make_scheme
 from mfbd.config.sweep import Sweep, describe
 from mfbd.config.toml import ConfigError
 from mfbd.progress import Position, Reporter
@@ -51,18 +51,16 @@ def _initial_fn(observe):
     return jax.jit(jax.vmap(lambda state: jax.tree_util.tree_map(lambda a: a[None], initial_record(state, observe))))
 
 
-def arm_problem(problem, arm, section=None):
-    """The problem an arm's scheme runs on: the problem kind's ``arm_problem`` (a gradient_flow arm of a sampling
-    problem uses its ``transport_only`` oracle); ``section`` is the problem config (None: any kind's rule)."""
-    kind = kind_of(section) if section is not None else KINDS["sampling"]
-    return kind.arm_problem(problem, arm)
+def arm_problem(problem, arm, section):
+    """The problem an arm's scheme runs on: the kind of the problem config ``section`` decides (a gradient_flow
+    arm of a sampling problem uses its ``transport_only`` oracle)."""
+    return kind_of(section).arm_problem(problem, arm)
 
 
-def arm_observe(observe, problem, arm, section=None):
-    """The observer of one arm: the problem kind's ``arm_observe`` (an arm run on ``transport_only`` records
-    E_h of ``problem`` itself, :func:`~mfbd.config.sampling.with_energy`)."""
-    kind = kind_of(section) if section is not None else KINDS["sampling"]
-    return kind.arm_observe(observe, problem, arm)
+def arm_observe(observe, problem, arm, section):
+    """The observer of one arm, as the kind of the problem config ``section`` decides (an arm run on
+    ``transport_only`` records E_h of ``problem`` itself, :func:`~mfbd.config.sampling.with_energy`)."""
+    return kind_of(section).arm_observe(observe, problem, arm)
 
 
 def first_bad(trace: dict, state) -> np.ndarray:
