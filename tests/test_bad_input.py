@@ -216,6 +216,7 @@ DAMAGE = [
     ("checkpoint.npz", _garbage, "checkpoint.npz"),
     ("checkpoint.npz", _empty, "checkpoint.npz"),
     ("checkpoint.npz", _bad_progress, "damaged"),
+    ("checkpoint.npz", _delete, "no checkpoint.npz"),  # steps were computed: refused, not restarted
     ("metadata.json", _garbage, "metadata.json"),
     ("metadata.json", _truncate, "metadata.json"),
     ("metadata.json", _json_list, "metadata.json"),

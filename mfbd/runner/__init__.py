@@ -17,6 +17,7 @@ the summary and the figures.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import sys
 import time
@@ -251,7 +252,7 @@ def resume(run_dir, *, reporter=None, force: bool = False, part=None) -> RunStat
         config.toml was edited since (or another mfbd version wrote it), naming what changed.
     """
     plain = not (Path(run_dir) / rundir.INDEX).is_file()
-    files = (CONFIG, CHECKPOINT, METADATA) if plain else (CONFIG, rundir.INDEX)
+    files = (CONFIG, METADATA) if plain else (CONFIG, rundir.INDEX)
     run_dir = rundir.require(run_dir, files, f"--resume {run_dir}")
     if plain and part is not None:
         raise ConfigError(f"--part shares out the groups of a sweep; {run_dir} is a plain run")
@@ -260,7 +261,11 @@ def resume(run_dir, *, reporter=None, force: bool = False, part=None) -> RunStat
     metadata = rundir.read_metadata(run_dir, name)
     if plain != isinstance(spec, Config):
         raise ConfigError(f"{run_dir / CONFIG} was edited: it is now a {'sweep' if plain else 'plain config'}")
-    if plain:
+    if plain and not (run_dir / CHECKPOINT).is_file():
+        if _computed(run_dir):
+            raise ConfigError(f"--resume {run_dir}: not an mfbd run directory (no {CHECKPOINT})")
+        shares, finished = {0: [0]}, False  # stopped before its first checkpoint: nothing to lose, start again
+    elif plain:
         shares, checkpoint = {0: [0]}, Checkpoint.load(run_dir)
         done = max((s["step"] for s in checkpoint.status.values()), default=0)
         check_fingerprint(checkpoint.fingerprint, spec, done, run_dir, metadata.get("mfbd"))
@@ -296,10 +301,18 @@ def resume(run_dir, *, reporter=None, force: bool = False, part=None) -> RunStat
         for path in paths:
             if path in saved:
                 rundir.truncate_metrics(path, lambda arm, step, s=saved[path]: _kept(s, arm, step))
-            elif not plain and (path / rundir.METRICS).is_file():
-                (path / rundir.METRICS).unlink()  # killed before its first checkpoint: start the group again
+            elif (path / rundir.METRICS).is_file():
+                (path / rundir.METRICS).unlink()  # stopped before its first checkpoint: start the run or group again
 
     return _session(run_dir, spec, shares, reporter, metadata, name, truncate)
+
+
+def _computed(run_dir: Path) -> bool:
+    """Whether a plain run directory's metrics.csv holds a row past step 0 (a step was computed)."""
+    if not (run_dir / rundir.METRICS).is_file():
+        return False
+    with open(run_dir / rundir.METRICS, newline="") as f:
+        return any(row.get("step") not in (None, "0") for row in csv.DictReader(f))
 
 
 def _kept(status: dict, arm: str, step: int) -> bool:
