@@ -2,6 +2,7 @@
 
 import csv
 
+import jax
 import pytest
 
 from experiments import paper
@@ -31,6 +32,7 @@ def test_benchmarks_smoke(tmp_path):
         rows = list(csv.DictReader(f))
     assert len(rows) > 10 and all(r["met"] in ("met", "NOT met") for r in rows if r["target"])
     assert {r["benchmark"].split(":")[0] for r in rows} == {"reaction", "roofline", "compile cache"}
+    assert jax.config.jax_enable_x64  # the benchmarks ran in float32 and gave the suite's precision back
 
 
 def test_first_hit_and_speedup():

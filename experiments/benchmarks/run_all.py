@@ -83,8 +83,15 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run only these benchmarks")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS, help="directory for CSV, JSON and PNG")
     args = parser.parse_args(argv)
-    jax.config.update("jax_enable_x64", False)  # float32 throughout
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", False)  # float32 throughout, and the caller's precision restored after
+    try:
+        return _run(args)
+    finally:
+        jax.config.update("jax_enable_x64", previous)
 
+
+def _run(args) -> int:
     settings = Settings(quick=args.quick)
     suffix = f"{jax.default_backend()}{'_quick' if args.quick else ''}"
     args.out.mkdir(parents=True, exist_ok=True)

@@ -241,7 +241,7 @@ def test_bad_log_targets_give_one_line_errors():
     with pytest.raises(ValueError, match="not finite at the initial particles"):
         sampling(lambda t: jnp.log(t[0]), init_particles=start)  # log of negative x
     with pytest.raises(ValueError, match="unknown target"):
-        make_target("banana")
+        make_target("bananna")  # a misspelling ("banana" became a target in issue 25)
 
 
 def test_leave_one_out_drops_the_self_term():
