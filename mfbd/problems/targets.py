@@ -271,7 +271,7 @@ def _mixture20_parts():
 def gaussian_mixture_20d() -> Target:
     """A 20-D mixture of three Gaussians on the pattern of the SMC-WFR benchmark: weights ½, ⅓, ⅙, means
     3·1, 4·1 and (2, 5, 2, 5, ...), covariances 2C, 2C and SCS, with C the correlation matrix
-    C_ij = 0.5^{|i-j|} and S = diag(1, -1, 1, -1, ...) (the published C is a data file; its third
+    C_ij = 0.5^(abs(i − j)) and S = diag(1, -1, 1, -1, ...) (the published C is a data file; its third
     covariance (M∘C)⁻¹ is replaced by SCS, anti-correlated neighbours). Normalised (log Z = 0);
     μ₀ = N(0, I) (the published start)."""
     weights, means, covs = _mixture20_parts()
