@@ -123,3 +123,46 @@ def test_horizon_rows_read_the_divergence_traces_per_seed():
     assert [r["t"] for r in ahead] == [125.0, 250.0, 400.0, 500.0]
     assert all(r["ratio"] == pytest.approx(2.0, rel=1e-9) for r in ahead[:3])
     assert {r["failed"] for r in rows} == {"1/3"} and rows[0]["seeds"] == "5-7"
+
+
+def test_lineage_tables_recover_the_mean_field_prediction_on_constructed_counts():
+    """Counts n·exp(−λt): slope 1 in n at fixed t, fraction times independent of n, t(count < N) = log(n/N)/λ."""
+    from experiments.evidence import lineage
+
+    sizes = lineage.Sizes(ns=(100, 400), seeds=3, times=(5.0,), fractions=(0.25,), number=20.0)
+    t, lam = np.linspace(0.0, 20.0, 201), 0.3
+    traces = {}
+    for name in ("A", "B"):
+        for n in sizes.ns:
+            count = n * np.exp(-lam * t) * np.array([[0.9], [1.0], [1.1]])
+            traces[name, n] = {"time": t, "count": count, "lineages": count, "energy": np.exp(-t) + 0 * count,
+                               "wall_s": 0.0}  # fmt: skip
+    rows, fits = lineage.tables(traces, sizes)
+    assert len(rows) == 4 and len(fits) == 4
+    by = {(r["scheme"], r["n"]): r for r in rows}
+    assert by["B", 400]["count t=5"].startswith(f"{400 * np.exp(-1.5):.3g} ")
+    t_quarter = np.log(np.array([0.9, 1.0, 1.1]) / 0.25) / lam  # per seed, the same at every n
+    assert by["A", 100]["t(count<0.25n)"] == by["A", 400]["t(count<0.25n)"]
+    assert float(by["A", 100]["t(count<0.25n)"].split()[0]) == pytest.approx(np.mean(t_quarter), rel=1e-3)
+    assert float(by["B", 400]["predicted t(count<20)"]) == pytest.approx(np.log(400 / 20) / lam, rel=1e-3)
+    slopes = {(f["scheme"], f["quantity"]): float(f["slope"].split()[0]) for f in fits}
+    assert slopes["A", "log count at t=5 against log n"] == pytest.approx(1.0, abs=1e-9)
+    assert slopes["B", "log t(count<0.25n) against log n"] == pytest.approx(0.0, abs=1e-9)
+    mean, low, high = lineage.interval([1.0, 2.0, 3.0])
+    assert mean == 2.0 and 1.0 <= low <= mean <= high <= 3.0
+
+
+@pytest.mark.slow
+def test_lineage_smoke_run_starts_every_count_at_n():
+    import jax
+
+    from experiments.evidence import lineage
+
+    sizes = lineage.Sizes(ns=(8,), seeds=2, horizon=0.2, times=(0.2,), chunk=2)
+    with jax.enable_x64(True):
+        traces = lineage.run(sizes)
+    for name in ("A", "B"):
+        count = traces[name, 8]["count"]
+        assert count.shape == (2, 3) and np.all(count[:, 0] == 8) and np.all((count > 0) & (count <= 8 + 1e-9))
+    rows, fits = lineage.tables(traces, sizes)
+    assert [(r["scheme"], r["n"]) for r in rows] == [("A", 8), ("B", 8)]

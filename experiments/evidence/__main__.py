@@ -1,4 +1,4 @@
-"""``python -m experiments.evidence {speedup,dt-ladder,rates,meanfield,exp2-fresh,exp2-stability,particle-rates}
+"""``python -m experiments.evidence {speedup,dt-ladder,rates,meanfield,exp2-fresh,exp2-stability,particle-rates,lineage}
 [--seeds S] [--smoke] [--large]``."""
 
 import argparse
@@ -7,14 +7,15 @@ import jax
 
 parser = argparse.ArgumentParser(prog="python -m experiments.evidence")
 parser.add_argument(
-    "study", choices=["speedup", "dt-ladder", "rates", "meanfield", "exp2-fresh", "exp2-stability", "particle-rates"]
+    "study",
+    choices=["speedup", "dt-ladder", "rates", "meanfield", "exp2-fresh", "exp2-stability", "particle-rates", "lineage"],
 )
 parser.add_argument("--seeds", type=int, default=20, help="20 (16 for meanfield)")
 parser.add_argument("--smoke", action="store_true", help="a small first look")
 parser.add_argument("--report-only", action="store_true", help="speedup, exp2-stability: tables from the saved curves")
-parser.add_argument("--large", action="store_true", help="meanfield, exp2-*, particle-rates: the full sizes (a GPU)")
+parser.add_argument("--large", action="store_true", help="meanfield, exp2-*, particle-rates, lineage: full sizes (GPU)")
 parser.add_argument(
-    "--n", type=int, default=None, help="exp2-fresh only: the width (200; study 3 asks 1 000 and 5 000)"
+    "--n", type=int, default=None, help="exp2-fresh only: the width (200; study 3: 10 seeds, T = 1 000 unless --large)"
 )
 args = parser.parse_args()
 if args.study == "speedup":
@@ -29,6 +30,8 @@ elif args.study == "exp2-stability":
     from experiments.evidence.exp2_stability import main
 elif args.study == "particle-rates":
     from experiments.evidence.particle_rates import main
+elif args.study == "lineage":
+    from experiments.evidence.lineage import main
 else:
     from experiments.evidence.meanfield_check import main
 extra = {"large": True} if args.large else {"report_only": True} if args.report_only else {}

@@ -14,6 +14,9 @@ E is the energy after the reaction, recorded every 100 time units with the diver
 :func:`experiments.evidence.exp2_stability.mechanism` (for the frozen-V weight step at αΔt = 5). Every arm's wall-clock
 is measured interleaved chunk by chunk (:func:`experiments.evidence.common.run_interleaved`).
 
+Study 3 (``--n``, without ``--large``): the same at another width on seeds 100–109 to T = 1 000 only, recorded
+every 50 time units, without the transfer-limit arm (the CPU size; ``--large --n 5000`` is the full one).
+
 The statistic is :func:`mfbd.stats.compare` at 0.25 T, 0.5 T, 0.8 T and T in mean-field time, oracle passes
 and wall-clock (each checkpoint GD's x at that time), both directions, bootstrap intervals over seeds.
 """
@@ -46,10 +49,13 @@ class Sizes:
     dt: float = 5.0
     record_time: float = 100.0
     chunk_records: int = 5
+    transfer_arm: bool = True  # B with max_transfer=0.25 beside B (it never engaged at n = 200)
 
 
 FULL = Sizes()
 LARGE = Sizes(horizons=(2500.0, 5000.0, 10000.0, 20000.0))  # the issue's full sweep (a GPU, or hours here)
+# study 3 on this CPU (``--n`` without ``--large``): 10 seeds, one horizon, no transfer-limit arm
+SCALE = Sizes(seeds=tuple(range(100, 110)), horizons=(1000.0,), record_time=50.0, transfer_arm=False)
 SMOKE = Sizes(n=16, seeds=(100, 101, 102), horizons=(100.0, 200.0), record_time=20.0, chunk_records=1)
 
 
@@ -64,7 +70,8 @@ def arms(prob, sizes: Sizes, horizon: float) -> tuple[dict, dict]:
     schemes = {"GD": core.scheme_of(prob, "gd", sizes.dt, 0.0, None, 0, "")}
     steps = {"GD": step_of(2 * horizon)}
     schemes["B a=1 constant"] = core.scheme_of(prob, "B", sizes.dt, 1.0, ("constant", 0.0), 0, "carried")
-    schemes["B a=1 constant max_transfer=0.25"] = mfbd.reweighting(prob, sizes.dt, 1.0, max_transfer=0.25)
+    if sizes.transfer_arm:
+        schemes["B a=1 constant max_transfer=0.25"] = mfbd.reweighting(prob, sizes.dt, 1.0, max_transfer=0.25)
     name = f"A a=1 quench-last-20% fresh T={horizon:g}"
     schemes[name] = core.scheme_of(prob, "A", sizes.dt, 1.0, ("quench", 0.2), step_of(horizon), "fresh")
     for arm in schemes:
@@ -132,7 +139,7 @@ KEYS = ("time", "passes", "wall", "state_energy", "ess", "lineages", "effective_
 def main(seeds: int = 0, smoke: bool = False, large: bool = False, n: int | None = None):
     """One interleaved round per horizon (shortest first), every table rewritten after each round."""
     del seeds  # fixed: 100-119
-    sizes = SMOKE if smoke else LARGE if large else FULL
+    sizes = SMOKE if smoke else LARGE if large else SCALE if n else FULL
     sizes = dataclasses.replace(sizes, n=n) if n else sizes
     prob = core.problem()
     every = int(round(sizes.record_time / sizes.dt))
