@@ -165,4 +165,4 @@ def test_lineage_smoke_run_starts_every_count_at_n():
         count = traces[name, 8]["count"]
         assert count.shape == (2, 3) and np.all(count[:, 0] == 8) and np.all((count > 0) & (count <= 8 + 1e-9))
     rows, fits = lineage.tables(traces, sizes)
-    assert [(r["scheme"], r["n"]) for r in rows] == [("A", 8), ("B", 8)]
+    assert [(r["scheme"], r["n"]) for r in rows] == [("A", 8), ("B", 8)] and fits == []

@@ -107,8 +107,8 @@ def fmt(m: tuple) -> str:
 
 
 def tables(traces: dict, sizes: Sizes) -> tuple[list[dict], list[dict]]:
-    """(one row per scheme and n, one fit row per scheme and quantity): counts at ``times`` and collapse times
-    (fractions of n, and the fixed number with its prediction from the largest n's fraction curve)."""
+    """(one row per scheme and n, one fit row per scheme and quantity, none from one n): counts at ``times`` and
+    collapse times (fractions of n, and the fixed number with its prediction from the largest n's fraction curve)."""
     rows, fits = [], []
     for name in ("A", "B"):
         largest = traces[name, max(sizes.ns)]
@@ -133,6 +133,8 @@ def tables(traces: dict, sizes: Sizes) -> tuple[list[dict], list[dict]]:
             row["E t=10"] = fmt(interval(tr["energy"][:, k]))
             row["wall_s"] = round(tr["wall_s"], 1)
             rows.append(row)
+        if len(sizes.ns) < 2:  # no slope in n from one n
+            continue
         for at in sizes.times:
             per_n = [
                 traces[name, n]["count"][:, int(np.argmin(np.abs(traces[name, n]["time"] - at)))] for n in sizes.ns
