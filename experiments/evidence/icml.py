@@ -60,7 +60,8 @@ def compare_rows(traces: dict, checkpoint_steps, seeds, record_every: int, energ
             for step, r in zip(np.repeat(checkpoint_steps, 2), results, strict=True):
                 row = {"arm": name, "unit": unit, "gd_step": int(step), "checkpoint": r.checkpoint,
                        "direction": r.direction, "ratio": r.ratio, "low": r.low, "high": r.high,
-                       "bound": r.bound or "", "censored": r.censored, "seeds": r.seeds, "failed": r.failed}  # fmt: skip
+                       "bound": r.bound or "", "censored": r.censored, "seeds": r.seeds,
+                       "failed": r.failed}  # fmt: skip
                 rows.append(row)
                 per_seed += [{k: row[k] for k in ("arm", "unit", "gd_step", "direction")} | {"seed": s, "ratio": v}
                              for s, v in zip(seeds, r.per_seed, strict=True)]  # fmt: skip
