@@ -43,7 +43,7 @@ def test_energy_table_gives_checkpoint_means_and_paired_ends():
 
 @pytest.mark.slow
 def test_icml_smoke_run_writes_its_tables(tmp_path):
-    sizes = dataclasses.replace(icml.SMOKE, steps=200, checkpoints=(100, 200))
+    sizes = dataclasses.replace(icml.SMOKE, steps=200, chunk=100, checkpoints=(100, 200))
     with jax.enable_x64(True):  # as python -m experiments.evidence: the study itself runs in float32
         labels = {"gd": "GD", "bd_swapped": "GD+BD swapped"}  # two of the three arms: two compilations
         summary = icml.run_study("exp2_icml_gaussian", ["problem.inputs=gaussian"], sizes, tmp_path, labels)
@@ -51,4 +51,7 @@ def test_icml_smoke_run_writes_its_tables(tmp_path):
     assert all(p == 201.0 for p in summary["passes_end"].values())  # one oracle pass per step in every arm
     saved = np.load(tmp_path / "traces.npz")
     assert saved["GD/population_energy"].dtype == np.float32 and saved["GD/population_energy"].shape == (2, 3)
+    e64 = saved["GD/population_energy_f64"]  # the same states' E in float64, every chunk (here every record)
+    assert e64.dtype == np.float64 and e64.shape == (2, 3)
+    np.testing.assert_allclose(e64, saved["GD/population_energy"], rtol=1e-5)
     assert len((tmp_path / "wide.md").read_text().splitlines()) == 2 + 2  # header, rule, two checkpoints
