@@ -128,7 +128,10 @@ BAD_SETS = [
     (["problem.name=gaussian"], "problem.name: unknown value 'gaussian'; choose one of 'gaussian_mixture_1d', "),
     (["problem.start=middle"], "problem.start: unknown value 'middle'; choose one of 'good', 'bad'"),
     (["arms.gd.scheme=sgd"], "arms.gd.scheme: unknown value 'sgd'; choose one of 'gradient_flow', 'birth_death'"),
-    (["arms.bd.rates=centered"], "arms.bd.rates: unknown value 'centered'; choose one of 'centred', 'uncentred'"),
+    (
+        ["arms.bd.rates=centered"],
+        "arms.bd.rates: unknown value 'centered'; choose one of 'centred', 'uncentred', 'swapped'",
+    ),
     (["arms.bd.control=pair"], "choose one of 'rebalance', 'pairing'"),
     (["arms.bd.prior=fill"], "choose one of 'fill_deficit', 'replace_killed'"),
     (["run.dtype=float16"], "run.dtype: unknown value 'float16'; choose one of 'float32', 'float64'"),

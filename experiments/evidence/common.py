@@ -14,7 +14,9 @@ from mfbd.simulate import init_ensemble, initial_record, run_chunk
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "evidence"
 
 
-def run_interleaved(problem, schemes: dict, seeds, n, steps: dict, record_every: int, chunk: int, observe=None):
+def run_interleaved(
+    problem, schemes: dict, seeds, n, steps: dict, record_every: int, chunk: int, observe=None, on_chunk=None
+):
     """Run every arm (``{name: scheme}``) for ``steps[name]`` steps, chunk by chunk in turn.
 
     ``observe``: None, one observer for every arm, or ``{name: observer}`` (:func:`~mfbd.simulate.run_chunk`).
@@ -22,7 +24,8 @@ def run_interleaved(problem, schemes: dict, seeds, n, steps: dict, record_every:
     Returns ``{name: {"step", "time", "energy", "passes", "wall", ...}}``, each ``[S, R+1]`` with the initial
     record first: ``passes`` the cumulative oracle passes, ``wall`` the cumulative run time in seconds (each
     chunk's time spread evenly over its records; the init pass is not timed), plus ``compile_s`` per arm, and
-    the fields of ``observe(state)`` (e.g. :func:`mfbd.simulate.state_energy`) if given.
+    the fields of ``observe(state)`` (e.g. :func:`mfbd.simulate.state_energy`) if given. ``on_chunk(name, step,
+    state)``, if given, sees the batched state at step 0 and after every chunk (untimed).
     """
     out, states, fns = {}, {}, {}
     for name, scheme in schemes.items():
@@ -35,6 +38,8 @@ def run_interleaved(problem, schemes: dict, seeds, n, steps: dict, record_every:
         compile_s = time.perf_counter() - t0
         states[name], fns[name] = (state, keys), fn
         out[name] = {"rows": [jax.device_get(first)], "walls": [np.zeros(1)], "compile_s": compile_s}
+        if on_chunk is not None:
+            on_chunk(name, 0, state)
     longest = max(steps.values())
     for done in range(0, longest, chunk):
         for name in schemes:
@@ -48,6 +53,8 @@ def run_interleaved(problem, schemes: dict, seeds, n, steps: dict, record_every:
             out[name]["rows"].append(jax.device_get(trace))
             records = chunk // record_every
             out[name]["walls"].append(np.full(records, seconds / records))
+            if on_chunk is not None:
+                on_chunk(name, done + chunk, state)
     result = {}
     for name, o in out.items():
         first, *rest = o["rows"]

@@ -5,7 +5,8 @@ It realises the reaction term of
 .. math:: ∂_t μ = ∇·(μ ∇V) - α (V - \\bar V) μ .
 
 With β_i = V_i - V̄ (``rates="centred"``) or β_i = V_i (``"uncentred"``, the
-notebooks), each unit has the event probability
+notebooks; ``"swapped"``, β_i = -V_i, reproduces the ICML 2019 notebook's sign
+defect as an ablation), each unit has the event probability
 p_i = 1 - exp(-α Δt |β_i|) (``"exp"``) or min(1, α Δt |β_i|) (``"linear"``).
 If β_i > 0 the event kills unit i, if β_i < 0 it duplicates it. The population
 is brought back to n by ``control``:
@@ -59,7 +60,7 @@ from mfbd.schemes.splitting import build_scheme, check_order
 
 __all__ = ["birth_death", "RATES", "PROBABILITIES", "CONTROLS", "PRIORS"]
 
-RATES = ("centred", "uncentred")
+RATES = ("centred", "uncentred", "swapped")
 PROBABILITIES = ("exp", "linear")
 CONTROLS = ("rebalance", "pairing")
 PRIORS = (None, "fill_deficit", "replace_killed")
@@ -164,7 +165,9 @@ def birth_death(
         corresponds to α = p/Δt), a number (possibly traced) or a schedule
         ``step -> α`` such as an optax schedule (:mod:`mfbd.schemes.schedules`).
         α = 0 is gradient flow exactly.
-      rates: ``"centred"`` (β = V - V̄, default) or ``"uncentred"`` (β = V).
+      rates: ``"centred"`` (β = V - V̄, default) or ``"uncentred"`` (β = V); ``"swapped"`` (β = -V,
+        transport unchanged) is an ablation only: the ICML 2019 notebook's sign defect, which kills the
+        units with V < 0 (those that lower the loss) and duplicates those with V > 0.
       probability: ``"exp"`` (1 - e^{-αΔt|β|}, default) or ``"linear"`` (clipped).
       control: ``"rebalance"`` or ``"pairing"`` (how n is kept fixed).
       prior: None (births are copies), ``"fill_deficit"`` or ``"replace_killed"``
@@ -222,7 +225,7 @@ def birth_death(
         n = state.potential.shape[0]
         v = state.potential
         weights = jax.nn.softmax(state.log_weights)
-        beta = v - jnp.dot(weights, v) if rates == "centred" else v
+        beta = v - jnp.dot(weights, v) if rates == "centred" else -v if rates == "swapped" else v
         rate = a_h * jnp.abs(beta)
         p = event_probability(rate, probability)
         clipped = jnp.sum(rate > 1).astype(jnp.int32) if probability == "linear" else jnp.zeros((), jnp.int32)
