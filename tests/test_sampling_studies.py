@@ -156,3 +156,18 @@ def test_double_well_growth_and_loo_bookkeeping():
     top = next(r for r in bins if r["height_from"] == 0.75)
     assert (top["records"], top["beta_self"], top["beta_loo"]) == (1, 7.0, -3.0)
     assert next(r for r in bins if r["height_to"] == np.inf)["records"] == 1
+
+
+@pytest.mark.slow
+def test_double_well_mechanism_smoke(tmp_path):
+    """The growth part end to end at n = 32, t = 0.5 (Langevin and birth–death at b = 3): its tables are written."""
+    import jax
+
+    from experiments.common import read_rows
+    from experiments.sampling import double_well_mechanism
+
+    with jax.enable_x64(True):
+        double_well_mechanism.main(smoke=True, out=tmp_path, part="growth")
+    folder = tmp_path / "double_well_mechanism"
+    assert [r["arm"] for r in read_rows(folder / "growth.csv")] == ["langevin", "bd_langevin"]
+    assert len(read_rows(folder / "growth_mechanism.csv")) == 1 and (folder / "growth.md").stat().st_size > 0

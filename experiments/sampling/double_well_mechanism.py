@@ -49,7 +49,7 @@ PLAN = {
             (3.0, 60.0, 20.0 if n == 100 else 10.0),
             (4.0, 200.0, 20.0 if n == 100 else 10.0),
             (5.0, 600.0, 40.0 if n == 100 else 20.0),
-        )  # fmt: skip
+        )
         for arm, horizon in (("langevin", lan), ("bd_langevin", bd))
     ],
     "both": [(100, b, "langevin", h) for b, h in ((3.0, 60.0), (5.0, 600.0), (7.0, 1000.0))]
