@@ -98,10 +98,12 @@ def test_double_well_fr_time_solves_the_two_basin_fisher_rao_flow():
             v = np.log(m / np.array([exact, 1 - exact]))
             return -alpha * (v - m @ v) * m
 
-        sol = solve_ivp(rhs, (0, 20), [m0, 1 - m0], rtol=1e-10, atol=1e-12, dense_output=True)
-        t = np.linspace(0, 20, 200_001)
-        reached = t[np.argmax(np.abs(sol.sol(t)[0] - exact) <= 0.05)]
-        assert fr_time(m0, exact, 0.05, alpha) == pytest.approx(reached, abs=2e-4)
+        def within(_, m):
+            return m[0] - (exact - 0.05)
+
+        within.terminal = True
+        sol = solve_ivp(rhs, (0, 20), [m0, 1 - m0], rtol=1e-10, atol=1e-12, events=within)
+        assert fr_time(m0, exact, 0.05, alpha) == pytest.approx(sol.t_events[0][0], rel=1e-6)
 
 
 def test_double_well_both_wells_start_and_climber_observer():
