@@ -83,3 +83,93 @@ def test_splitting_order_smoke(tmp_path):
     rows = read_rows(tmp_path / "splitting_order" / "errors.csv")
     assert [(r["scheme"], r["dt"]) for r in rows] == [(s, dt) for s in "AB" for dt in splitting_order.STEPS[:2]]
     assert len(read_rows(tmp_path / "splitting_order" / "order.csv")) == 4
+
+
+def test_double_well_fr_time_solves_the_two_basin_fisher_rao_flow():
+    """fr_time against an ODE solve of dm_k/dt = -α(V_k - V̄)m_k, V_k = log(m_k/π_k), for the two basin masses."""
+    from scipy.integrate import solve_ivp
+
+    from experiments.sampling.double_well_mechanism import fr_time
+
+    exact, alpha = 0.65, 2.0
+    for m0 in (0.5, 1e-3):
+
+        def rhs(_, m):
+            v = np.log(m / np.array([exact, 1 - exact]))
+            return -alpha * (v - m @ v) * m
+
+        def within(_, m):
+            return m[0] - (exact - 0.05)
+
+        within.terminal = True
+        sol = solve_ivp(rhs, (0, 20), [m0, 1 - m0], rtol=1e-10, atol=1e-12, events=within)
+        assert fr_time(m0, exact, 0.05, alpha) == pytest.approx(sol.t_events[0][0], rel=1e-6)
+
+
+def test_double_well_both_wells_start_and_climber_observer():
+    """Half the particles start in each well; the observer's leader is the leftmost particle and its β with and
+    without its own kernel match a direct NumPy computation."""
+    from types import SimpleNamespace
+
+    import jax
+
+    from experiments.sampling.double_well_mechanism import both_wells, climber_observer
+    from mfbd.problems import double_well
+
+    with jax.enable_x64(True):
+        target = both_wells(double_well(b=5.0))
+        x = np.asarray(target.init_particles(jax.random.key(0), 10))[:, 0]
+        assert np.all(x[:5] < target.extras["saddle"]) and np.all(x[5:] > target.extras["saddle"])
+        x = np.array([-0.5, 1.0, 1.1, 1.3])
+        w = np.array([0.1, 0.2, 0.3, 0.4])
+        state = SimpleNamespace(particles=x[:, None], log_weights=np.log(w))
+        got = climber_observer(target, bandwidth=0.3)(state)
+    k = np.exp(-0.5 * (x[:, None] - x) ** 2 / 0.09) / np.sqrt(2 * np.pi * 0.09)
+    u = x**4 - 5 * x**2 + 0.2 * x
+    for name, rho in (("beta_self", k @ w), ("beta_loo", (k @ w - w * k[0, 0]) / (1 - w))):
+        v = np.log(rho) + u
+        assert float(got[name]) == pytest.approx(v[0] - w @ v, rel=1e-10)
+    assert float(got["x_lead"]) == -0.5 and float(got["mass_left"]) == pytest.approx(0.1)
+
+
+def test_double_well_growth_and_loo_bookkeeping():
+    """Growth = τ_BD - Langevin's median first crossing, its n = 1000 - n = 100 shift, and Fisher's test on the
+    never-crossed counts, on synthetic rows with degenerate bootstraps."""
+    from experiments.sampling.double_well_mechanism import growth_rows, loo_rows
+    from mfbd.problems import double_well
+
+    rows, boots, crosses = [], {}, {}
+    for n, tau, t1 in ((100, 8.0, 2.0), (1000, 9.0, 0.5)):
+        base = {"n": n, "b": 5.0, "barrier": 5.9, "seeds": 4, "mass_left_exact": 0.65}
+        rows += [base | {"arm": "langevin", "tau": 300.0, "first_cross_median": t1, "first_cross_lo": t1}]
+        rows[-1] |= {"first_cross_hi": t1}
+        rows += [base | {"arm": "bd_langevin", "tau": tau, "tau_lo": tau, "tau_hi": tau, "first_cross_median": t1}]
+        boots[n, 5.0, "bd_langevin"], crosses[n, 5.0, "langevin"] = np.full(2000, tau), np.full(4, t1)
+    mech, (shift,) = growth_rows(rows, boots, crosses, np.random.default_rng(0))
+    assert [m["growth"] for m in mech] == [6.0, 8.5] and mech[1]["growth_lo"] == pytest.approx(8.5)
+    assert shift["growth_shift"] == pytest.approx(2.5) == shift["shift_lo"] and shift["log10_prediction"] > 2.3
+    target = double_well(b=7.0)
+    rows = [{"arm": arm, "never_crossed": k, "seeds": 16} for arm, k in (("bd_langevin", 9), ("bd_langevin_loo", 0))]
+    x = np.array([[target.extras["wells"][1], target.extras["saddle"] + 1e-3, target.extras["saddle"] - 0.1]])
+    trace = {"x_lead": x, "beta_self": np.array([[1.0, 7.0, 2.0]]), "beta_loo": np.array([[0.5, -3.0, -1.0]])}
+    test, bins = loo_rows(rows, {"bd_langevin": trace}, target)
+    assert test["fisher_p"] == pytest.approx(0.000816, abs=1e-6)  # scipy: 9/16 against 0/16
+    assert test["bd_langevin_max_height"] == pytest.approx(1, abs=1e-3)
+    top = next(r for r in bins if r["height_from"] == 0.75)
+    assert (top["records"], top["beta_self"], top["beta_loo"]) == (1, 7.0, -3.0)
+    assert next(r for r in bins if r["height_to"] == np.inf)["records"] == 1
+
+
+@pytest.mark.slow
+def test_double_well_mechanism_smoke(tmp_path):
+    """The growth part end to end at n = 32, t = 0.5 (Langevin and birth–death at b = 3): its tables are written."""
+    import jax
+
+    from experiments.common import read_rows
+    from experiments.sampling import double_well_mechanism
+
+    with jax.enable_x64(True):
+        double_well_mechanism.main(smoke=True, out=tmp_path, part="growth")
+    folder = tmp_path / "double_well_mechanism"
+    assert [r["arm"] for r in read_rows(folder / "growth.csv")] == ["langevin", "bd_langevin"]
+    assert len(read_rows(folder / "growth_mechanism.csv")) == 1 and (folder / "growth.md").stat().st_size > 0
