@@ -82,8 +82,8 @@ class Peer:
         first = self.process.stdout.readline().split()
         if not first or first[0] != "ready":
             self.close()
-            raise SystemExit(f"the peer's module did not import under {python} (it needs numpy, scipy, "
-                             "scikit-learn and particles): pass --peer-python with an interpreter that has them")  # fmt: skip
+            raise SystemExit(f"the peer's module did not import under {python} (it needs numpy, scipy, scikit-learn "
+                             "and particles): pass --peer-python with an interpreter that has them")  # fmt: skip
         self.numpy = first[1]
 
     def run(self) -> tuple[float, float, float]:

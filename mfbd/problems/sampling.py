@@ -36,10 +36,13 @@ evaluation key and weighted by w_i w_j (an estimate of the heuristic, relative e
 about 1%), by 40 bisection sweeps over those pairs (XLA's sort is slower on CPU).
 
 **Cost.** At the particles themselves ρ̂(θ_i) ≥ w_i K_h(0) > 0, so the pairwise sums
-Σ_j w_j e^{-‖θ_i - θ_j‖²/2h²} are taken directly (one matmul for the distances and
-one exp per pair, no log-sum-exp max pass; weights scaled by max w, so only a unit of
-relative weight below 1e-308 could underflow, and it is floored). The exp of the n²
-pairs is the floor of the cost; two options cut it:
+Σ_j w_j e^{-‖θ_i - θ_j‖²/2h²} are taken directly (one exp per pair, no log-sum-exp max
+pass; weights scaled by max w, so only a unit of relative weight below 1e-308 could
+underflow, and it is floored). For n ≤ ``block_size`` the symmetric matrix K_ij is
+computed once per evaluation on the tiles of its upper triangle (about n²/2
+exponentials) and kept, so the "kl" rate's second sum reuses it; larger n goes in
+blocks of rows (memory O(n · block_size), n² exponentials per sum). The exponentials
+are the floor of the cost; two options cut it:
 
 * ``leave_one_out=True``: ρ̂₋ᵢ(θ_i) = Σ_{j≠i} w_j K_h(θ_i - θ_j)/(1 - w_i), which drops
   the self-term w_i K_h(0), a finite-n bias of the "pde" rate (it inflates ρ̂, hence V,
@@ -145,6 +148,44 @@ def _neighbour_sums(key, x, vector, h2, p):
     neighbours = jnp.zeros((n, p - 1), jnp.int32).at[perm].set(window.astype(jnp.int32))
     sq = jnp.sum((x[:, None, :] - x[neighbours]) ** 2, axis=-1)
     return (n - 1) / (p - 1) * jnp.sum(jnp.exp(-sq / (2.0 * h2)) * vector[neighbours], axis=-1)
+
+
+#: The tile edge of :func:`_kernel_tiles`: n is cut into ⌈n/TILE⌉ tiles of equal size.
+TILE = 64
+
+
+def _squared_distances(a, b):
+    """‖a_i - b_j‖² ``[..., m, m]`` for ``a, b [..., m, d]``: by coordinates for d ≤ 8 (exact, 0 on the
+    diagonal), else by ‖a‖² + ‖b‖² - 2a·b (one matmul; floored at 0)."""
+    d = a.shape[-1]
+    if d <= 8:
+        return sum((a[..., :, None, k] - b[..., None, :, k]) ** 2 for k in range(d))
+    sq = jnp.sum(a * a, -1)[..., :, None] + jnp.sum(b * b, -1)[..., None, :]
+    return jnp.maximum(sq - 2.0 * jnp.einsum("...ik,...jk->...ij", a, b, precision=jax.lax.Precision.HIGHEST), 0.0)
+
+
+def _kernel_tiles(x, h2):
+    """The upper triangle of the symmetric K_ij = e^{-‖θ_i - θ_j‖²/2h²} in tiles: the particles (padded) cut
+    into T = ⌈n/TILE⌉ tiles of m = ⌈n/T⌉ rows, and K on the T(T + 1)/2 tile pairs a ≤ b, ``[P, m, m]``:
+    about n²/2 exponentials instead of n² (memory n²/2)."""
+    n, d = x.shape
+    t = -(-n // TILE)
+    m = -(-n // t)
+    a, b = np.triu_indices(t)
+    tiles = jnp.pad(x, ((0, t * m - n), (0, 0))).reshape(t, m, d)
+    return jnp.exp(-_squared_distances(tiles[a], tiles[b]) / (2.0 * h2))
+
+
+def _tile_sums(kernel, vector):
+    """Σ_j K_ij v_j ``[n]`` from :func:`_kernel_tiles`: each tile pair a < b adds K_ab v_b to rows a and
+    K_abᵀ v_a to rows b (the pair a = b once)."""
+    n, (p, m, _) = vector.shape[0], kernel.shape
+    t = int(round((np.sqrt(8 * p + 1) - 1) / 2))
+    a, b = np.triu_indices(t)
+    v = jnp.pad(vector, (0, t * m - n)).reshape(t, m)
+    rows = jnp.einsum("pij,pj->pi", kernel, v[b])
+    cols = jnp.einsum("pij,pi->pj", kernel, v[a]) * jnp.asarray(a != b, vector.dtype)[:, None]
+    return jnp.zeros((t, m), vector.dtype).at[a].add(rows).at[b].add(cols).reshape(-1)[:n]
 
 
 def _sums(rows, others, vector, h2, block_size, exclude=None):
@@ -258,8 +299,9 @@ def sampling(
 
     log_pi_and_grad = jax.vmap(jax.value_and_grad(log_pi))
 
-    def log_rho_at_particles(key, x, weights, h2):
-        """log ρ̂(θ_i) (or its leave-one-out or p-neighbour estimate) from the scaled weights w/max w."""
+    def log_rho_at_particles(key, x, weights, h2, kernel):
+        """log ρ̂(θ_i) (or its leave-one-out or p-neighbour estimate) from the scaled weights w/max w, with
+        the kernel tiles of :func:`_kernel_tiles` when given."""
         n, d = x.shape
         if neighbours is not None and neighbours > n:
             raise ValueError(f"neighbours = {neighbours} exceeds the n = {n} particles; choose p ≤ n")
@@ -267,6 +309,8 @@ def sampling(
         scaled = weights / w_max
         if neighbours is not None:
             sums = _neighbour_sums(key, x, scaled, h2, neighbours)
+        elif kernel is not None:  # K_ii = 1: leave-one-out drops it
+            sums = _tile_sums(kernel, scaled) - (scaled if leave_one_out else 0.0)
         else:
             sums = _sums(x, x, scaled, h2, block_size, jnp.arange(n) if leave_one_out else None)
         if leave_one_out:
@@ -284,7 +328,9 @@ def sampling(
         log_w = _log_weights(weights)
         h2 = jax.lax.stop_gradient(bandwidth_of(others, weights, key)) ** 2
         log_pi_i, grad_log_pi = log_pi_and_grad(particles)
-        log_rho_i = log_rho_at_particles(jax.random.fold_in(key, 1), centred, weights, h2)
+        small = neighbours is None and others.shape[0] <= block_size  # K in tiles: n²/2 exponentials, kept
+        kernel = _kernel_tiles(centred, h2) if small else None
+        log_rho_i = log_rho_at_particles(jax.random.fold_in(key, 1), centred, weights, h2, kernel)
         log_rho_j = jax.lax.stop_gradient(log_rho_i)
 
         if transport == "blob":
@@ -304,7 +350,8 @@ def sampling(
             v_plus = log_rho_i
             if rate == "kl":  # + Σ_j w_j K_h(θ_j - θ_i)/ρ̂(θ_j) - 1, with w_j/ρ̂(θ_j) ≤ 1/K_h(0)
                 u = jnp.exp(log_w - log_rho_j - 0.5 * others.shape[1] * jnp.log(2 * jnp.pi * h2))
-                v_plus = v_plus + _sums(centred, centred, u, h2, block_size) - 1.0
+                back = _tile_sums(kernel, u) if small else _sums(centred, centred, u, h2, block_size)
+                v_plus = v_plus + back - 1.0
             grad = -grad_log_pi
         energy = jnp.dot(weights, log_rho_i - log_pi_i)
         return Evaluation(v_plus - log_pi_i, grad, energy)
