@@ -11,11 +11,11 @@ with ``--cpu``, steadier on a shared machine) and each ratio is the median over 
 Rows: every birth–death arm over the Langevin step (target ≤ 8 for the full KDE at fixed h and for the
 subsampled density estimate ``neighbours=p``), ``langevin+kde pass`` (Langevin plus one evaluation of
 the full KDE, never used by a scheme: the floor of any full-KDE arm), the median bandwidth over the
-fixed-h step (target ≤ 1.5), the "kl" rate, the leave-one-out option and ``untiled`` (``block_size`` = n
-- 1: the n² exponentials of the row-blocked sums instead of the ≈ n²/2 of the symmetric kernel tiles) as
+fixed-h step (target ≤ 1.5), the "kl" rate, the leave-one-out option and ``untiled`` (``block_size
+= n − 1``: the n² exponentials of the row-blocked sums instead of the ≈ n²/2 of the symmetric kernel tiles) as
 context; the double well's step at n = 100 (study (b)). Then the accuracy of the cheaper estimates: on a
 fixed cloud (the start, mode 1, and 500 exact draws of π) the mean and sd over 200 keys of log ρ̂_p(θ_i)
-- log ρ̂(θ_i) and the median bandwidth's estimate against the exact median of all pairs; and on the
+− log ρ̂(θ_i) and the median bandwidth's estimate against the exact median of all pairs; and on the
 dynamics, MMD² to π at t = 10 (1 000 steps; t = 1 with ``--smoke``) of birth–death Langevin with
 ``neighbours=p`` against the full KDE, mean ± standard error over the 10 seeds, so that a user can weigh
 each p's cost ratio against its bias.

@@ -89,6 +89,10 @@ class Sampling:
 
     ``transport = "langevin"`` is meant for arms with ``noise = 1`` (Langevin:
     the diffusion is the noise), ``"blob"`` for ``noise = 0``.
+
+    Attributes:
+      kl: also record the column ``kl``, the k-NN estimate of KL(μ‖π) of :func:`~mfbd.problems.kl_observer`
+        (equally weighted particles only: no ``conic`` arm, ``reweighting`` only with ``resample_below = 1``).
     """
 
     name: str = "sampling"
@@ -97,7 +101,7 @@ class Sampling:
     rate: str = field(_DEFAULTS["rate"].default, choices=RATES)
     transport: str = field(_DEFAULTS["transport"].default, choices=TRANSPORTS)
     block_size: int = field(_DEFAULTS["block_size"].default, check="positive")
-    kl: bool = False  # record the k-NN estimate of KL(μ‖π) as the column kl
+    kl: bool = False
     # the targets' parameters (None: the target's default)
     mean: tuple[float, ...] | None = None
     covariance: Matrix | None = None
