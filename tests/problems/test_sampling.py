@@ -305,6 +305,19 @@ def test_sampled_median_bandwidth_estimates_the_exact_median():
     assert 0 < hs.std() < 0.05 * exact
 
 
+def test_pair_indices_are_the_high_word_of_a_64_bit_product():
+    """The sampled median's index draw ⌊b·m/2³²⌋ from 16-bit halves equals numpy's uint64 product, and its
+    ordered pairs i ≠ j cover every index."""
+    from mfbd.problems.sampling import _below, _random_pairs
+
+    bits = jax.random.bits(jax.random.key(5), (20_000,), jnp.uint32)
+    for m in (2, 500, 2**16 - 1):
+        want = (np.asarray(bits).astype(np.uint64) * np.uint64(m)) >> np.uint64(32)
+        np.testing.assert_array_equal(np.asarray(_below(bits, m)), want.astype(np.int64))
+    i, j = (np.asarray(a) for a in _random_pairs(jax.random.key(6), 50, 4_000))
+    assert np.all(i != j) and set(i) == set(j) == set(range(50))
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
