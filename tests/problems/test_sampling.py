@@ -308,7 +308,7 @@ def test_sampled_median_bandwidth_estimates_the_exact_median():
 def test_pair_indices_are_the_high_word_of_a_64_bit_product():
     """The sampled median's index draw ⌊b·m/2³²⌋ from 16-bit halves equals numpy's uint64 product, and its
     ordered pairs i ≠ j cover every index."""
-    from mfbd.problems.sampling import _below, _random_pairs
+    from mfbd.problems.bandwidth import _below, _random_pairs
 
     bits = jax.random.bits(jax.random.key(5), (20_000,), jnp.uint32)
     for m in (2, 500, 2**16 - 1):
