@@ -2,15 +2,17 @@
 :func:`mfbd.problems.kl_observer` applied to the saved particles (a Langevin arm's column: in
 tests/test_sampling_runner.py); bad uses are one-line config errors."""
 
+import dataclasses
 import tomllib
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from mfbd import runner
 from mfbd.cli import main
-from mfbd.config import ConfigError, parse
+from mfbd.config import ConfigError, make_observe, parse
 from mfbd.problems import make_target
 from mfbd.problems.sampling_metrics import kl_observer
 from mfbd.runner.records import read_metrics, read_snapshots
@@ -38,6 +40,21 @@ alpha = 1.0
 """
 
 
+def test_the_config_observer_adds_kl_only_when_asked():
+    """The wiring alone (no run): ``make_observe`` of a ``kl = true`` section records ``kl`` equal to
+    :func:`kl_observer` on the state, and without the key it has no ``kl``."""
+    config = parse(tomllib.loads(CONFIG), "s")
+    particles = jax.random.normal(jax.random.key(0), (16, 1), jnp.float64) + 1.5
+    state = State(particles, jnp.zeros(16), *([None] * 7))
+    with jax.enable_x64(True):
+        got = make_observe(config.problem, 16, True)(state)
+        plain = make_observe(dataclasses.replace(config.problem, kl=False), 16, True)(state)
+        want = kl_observer(make_target("double_well"))(state)["kl"]
+    assert "kl" not in plain and set(got) == set(plain) | {"kl"}
+    np.testing.assert_allclose(got["kl"], want, rtol=1e-12)
+
+
+@pytest.mark.slow  # a run through the runner (its compile: ~15 s alone, over a minute at load 16)
 def test_the_kl_column_is_the_observer_on_the_saved_particles(tmp_path):
     config = parse(tomllib.loads(CONFIG), "s")
     assert runner.run(config, str(tmp_path / "run")).code == 0
