@@ -87,7 +87,7 @@ def test_langevin_arm_skips_the_density_estimate_and_records_the_same_rows(rate,
         _, want = simulate(run_keys[0], scheme, state, 8, record_every=4, observe=observe, record_initial=True)
         arm = dict(config.arms)["langevin"]
         fast = make_scheme(runner.arm_problem(problem, arm, config.problem), arm, 8)  # the runner's scheme
-        pairwise = "f64[16,16]"  # the [n, n] kernel block of the density estimate
+        pairwise = "f64[1,16,16]"  # the density estimate's kernel: one [n, n] tile at n = 16
         assert pairwise in str(jax.make_jaxpr(scheme.step)(run_keys[0], state))
         assert pairwise not in str(jax.make_jaxpr(fast.step)(run_keys[0], state))
     assert got["step"][0].tolist() == [0, 4, 8]
