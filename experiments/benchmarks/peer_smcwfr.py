@@ -50,6 +50,7 @@ N, SEEDS, DT, H, STEPS = 500, 10, 0.01, 0.1, 1000
 _WORKER = """
 import sys, time
 import numpy as np
+import scipy
 from scipy import linalg
 sys.path.insert(0, sys.argv[1] + "/GaussianMixture4Modes")
 import GaussianMixture4Modes as algo
@@ -60,7 +61,7 @@ Sigmas = np.array([[[1.2, 0], [0, 0.01]], [[1.2, 0], [0, 0.01]], [[0.01, 0], [0,
 Sigmas_inv = np.array([linalg.inv(S) for S in Sigmas])
 np.random.seed(0)
 X0 = np.random.multivariate_normal(ms[0], Sigmas[0], size=500)
-print("ready", np.__version__, flush=True)
+print("ready", np.__version__, scipy.__version__, flush=True)
 for line in sys.stdin:
     wall, cpu = time.perf_counter(), time.process_time()
     X = algo.BDL_kernelisedPDE(0.01, steps, ms, Sigmas, Sigmas_inv, weights, 500, 0.01, X0)
@@ -84,7 +85,7 @@ class Peer:
             self.close()
             raise SystemExit(f"the peer's module did not import under {python} (it needs numpy, scipy, scikit-learn "
                              "and particles): pass --peer-python with an interpreter that has them")  # fmt: skip
-        self.numpy = first[1]
+        self.versions = f"numpy {first[1]}, scipy {first[2]}"
 
     def run(self) -> tuple[float, float, float]:
         self.process.stdin.write("run\n")
@@ -127,7 +128,7 @@ def main(argv=None):
         print("no peer: pass --peer PATH (a checkout of FrancescaCrucinio/SMC-WFR) or set SMCWFR_PATH; "
               "timing mfbd alone")  # fmt: skip
     else:
-        print(f"peer: {args.peer} under {args.peer_python} (numpy {peer.numpy})")
+        print(f"peer: {args.peer} under {args.peer_python} ({peer.versions}; its time depends on scipy's logsumexp)")
     ours, theirs = [], []
     for _ in range(repeats):
         wall, cpu = time.perf_counter(), time.process_time()
