@@ -89,8 +89,8 @@ def test_blocked_rows_equal_unblocked(rate, transport):
 
 def test_kernel_tiles_equal_numpy_and_the_blocked_rows():
     """Several tiles (⌈n/64⌉ of them, the last padded for n = 130) and the matmul form of the distances
-    (d = 10 > 8): both rates and leave-one-out against unblocked numpy, the "kl" rate against the
-    row-blocked path too."""
+    (d = 10 > 8): both rates and leave-one-out against unblocked numpy (the row-blocked path is held to
+    the same numpy reference above)."""
     for n, d, cases in ((130, 3, ("pde", "kl", "loo")), (70, 10, ("kl",))):
         rng = np.random.default_rng(n)
         x, w = jnp.asarray(rng.normal(size=(n, d))), jnp.asarray(rng.dirichlet(np.ones(n)))
@@ -105,8 +105,6 @@ def test_kernel_tiles_equal_numpy_and_the_blocked_rows():
         tiles = {name: sampling(target, bandwidth=H, **options[name]).evaluate(x, w).potential for name in cases}
         for name, got in tiles.items():
             np.testing.assert_allclose(got, want[name] - log_pi, rtol=1e-11, atol=1e-12, err_msg=f"{name} {d}")
-        rows = sampling(target, bandwidth=H, rate="kl", block_size=16).evaluate(x, w).potential
-        np.testing.assert_allclose(tiles["kl"], rows, rtol=1e-11, atol=1e-12, err_msg=f"rows {d}")
 
 
 @pytest.mark.parametrize("rate", ["pde", "kl"])
