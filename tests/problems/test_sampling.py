@@ -87,7 +87,7 @@ def test_blocked_rows_equal_unblocked(rate, transport):
     chex.assert_trees_all_close(full, blocked, rtol=1e-12, atol=1e-13)
 
 
-def test_kernel_tiles_equal_numpy_and_the_blocked_rows():
+def test_kernel_tiles_equal_unblocked_numpy():
     """Several tiles (⌈n/64⌉ of them, the last padded for n = 130) and the matmul form of the distances
     (d = 10 > 8): both rates and leave-one-out against unblocked numpy (the row-blocked path is held to
     the same numpy reference above)."""
