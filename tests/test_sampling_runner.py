@@ -72,7 +72,7 @@ def test_bundled_sampling_config_runs_through_the_cli_with_metrics_and_figures(n
 def test_langevin_arm_skips_the_density_estimate_and_records_the_same_rows(rate, tmp_path):
     """A gradient_flow arm runs on ``transport_only`` (no O(n²) KDE per step) yet writes the rows of the
     full oracle: E_h and Σ w V at the record steps, the same particles, hence the same metrics."""
-    text = SMALL.replace("bandwidth = 0.3", f'bandwidth = 0.3\nrate = "{rate}"')
+    text = SMALL.replace("bandwidth = 0.3", f'bandwidth = 0.3\nrate = "{rate}"\nkl = true')
     text += '\n[arms.langevin]\nscheme = "gradient_flow"\ndt = 0.01\nnoise = 1.0\n'
     config = parse(tomllib.loads(text), "s")
     assert runner.run(config, str(tmp_path / "run")).code == 0
@@ -87,11 +87,11 @@ def test_langevin_arm_skips_the_density_estimate_and_records_the_same_rows(rate,
         _, want = simulate(run_keys[0], scheme, state, 8, record_every=4, observe=observe, record_initial=True)
         arm = dict(config.arms)["langevin"]
         fast = make_scheme(runner.arm_problem(problem, arm, config.problem), arm, 8)  # the runner's scheme
-        pairwise = "f64[16,16]"  # the [n, n] kernel block of the density estimate
+        pairwise = "f64[1,16,16]"  # the density estimate's kernel: one [n, n] tile at n = 16
         assert pairwise in str(jax.make_jaxpr(scheme.step)(run_keys[0], state))
         assert pairwise not in str(jax.make_jaxpr(fast.step)(run_keys[0], state))
     assert got["step"][0].tolist() == [0, 4, 8]
-    for column in ("energy", "mean_potential", "mmd2", "w1", "mean_error", "mass_left"):
+    for column in ("energy", "mean_potential", "mmd2", "w1", "mean_error", "mass_left", "kl"):
         np.testing.assert_allclose(got[column][0], want[column], rtol=1e-9, atol=1e-12, err_msg=column)
 
 
@@ -119,6 +119,7 @@ def test_every_target_parameter_is_a_config_key():
         "rate",
         "transport",
         "block_size",
+        "kl",
     }
     for name, keys in TARGET_PARAMETERS.items():
         assert set(keys) <= set(_PARAMETER_FIELDS), name

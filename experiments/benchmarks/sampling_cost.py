@@ -1,23 +1,30 @@
 """Benchmark: the cost of a birth–death Langevin step against a Langevin step (sampling mode).
 
-``python -m experiments.benchmarks.sampling_cost [--smoke] [--f32]``
+``python -m experiments.benchmarks.sampling_cost [--smoke] [--f32] [--cpu]``
 
 The four-mode target, n = 500 particles in d = 2, 10 seeds vmapped in one program, Δt = 0.01,
 α = 1, float64 (the sampling studies' setting; ``--f32`` for float32). Every arm runs ``STEPS``
 steps per call through :func:`mfbd.simulate.run_chunk`; calls are timed round-robin in one process
-(:func:`experiments.benchmarks.common.interleaved`) and each ratio is the median over rounds.
+(:func:`experiments.benchmarks.common.interleaved`; wall-clock, or process CPU time of all threads
+with ``--cpu``, steadier on a shared machine) and each ratio is the median over rounds.
 
-Rows: every birth–death arm over the Langevin step (target ≤ 8 for the full KDE at fixed h), the
-median bandwidth over the fixed-h step (target ≤ 1.5), the subsampled density estimate
-(``neighbours=p``) and the leave-one-out option; the double well's step at n = 100 (study (b)).
-Then the accuracy of the cheaper estimates on a fixed cloud (the start, mode 1, and 500 exact draws
-of π): the mean and sd over 200 keys of log ρ̂_p(θ_i) - log ρ̂(θ_i), and the median bandwidth's
-estimate against the exact median of all pairs.
+Rows: every birth–death arm over the Langevin step (target ≤ 8 for the full KDE at fixed h and for the
+subsampled density estimate ``neighbours=p``), ``langevin+kde pass`` (Langevin plus one evaluation of
+the full KDE, never used by a scheme: the floor of any full-KDE arm), the median bandwidth over the
+fixed-h step (target ≤ 1.5), the "kl" rate, the leave-one-out option and ``untiled`` (``block_size
+= n − 1``: the n² exponentials of the row-blocked sums instead of the ≈ n²/2 of the symmetric kernel tiles) as
+context; the double well's step at n = 100 (study (b)). Then the accuracy of the cheaper estimates: on a
+fixed cloud (the start, mode 1, and 500 exact draws of π) the mean and sd over 200 keys of log ρ̂_p(θ_i)
+− log ρ̂(θ_i) and the median bandwidth's estimate against the exact median of all pairs; and on the
+dynamics, MMD² to π at t = 10 (1 000 steps; t = 1 with ``--smoke``) of birth–death Langevin with
+``neighbours=p`` against the full KDE, mean ± standard error over the 10 seeds, so that a user can weigh
+each p's cost ratio against its bias.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +33,7 @@ import numpy as np
 import mfbd
 from experiments.benchmarks.common import Row, interleaved
 from experiments.common import md_table
-from mfbd.problems import kde_log_density, make_target, median_bandwidth, sampling
+from mfbd.problems import kde_log_density, make_target, median_bandwidth, sampling, sampling_observer
 from mfbd.simulate import run_chunk
 
 N, SEEDS, DT, H, STEPS = 500, 10, 0.01, 1.0, 20
@@ -41,6 +48,9 @@ def arms(target):
     out["bd pde h=1"] = mfbd.birth_death(fixed, DT, 1.0, noise=1.0)
     out["bd pde median"] = mfbd.birth_death(sampling(target, bandwidth="median"), DT, 1.0, noise=1.0)
     out["bd kl h=1"] = mfbd.birth_death(sampling(target, bandwidth=H, rate="kl"), DT, 1.0, noise=1.0)
+    # n > block_size: rows in blocks, n² exponentials per sum (what n ≤ block_size did before the kernel tiles)
+    untiled = sampling(target, bandwidth=H, block_size=N - 1)
+    out["bd pde h=1 untiled"] = mfbd.birth_death(untiled, DT, 1.0, noise=1.0)
     out["bd pde h=1 leave-one-out"] = mfbd.birth_death(
         sampling(target, bandwidth=H, leave_one_out=True), DT, 1.0, noise=1.0
     )
@@ -49,17 +59,43 @@ def arms(target):
     return out
 
 
-def timings(target, dtype, repeats):
+def _batch(scheme, target, dtype, keys):
+    return jax.jit(jax.vmap(lambda k: scheme.init(target.init_particles(k, N).astype(dtype))))(keys)
+
+
+def timings(target, dtype, repeats, clock):
     keys = jax.random.split(jax.random.key(0), SEEDS)
     calls = {}
     for name, scheme in arms(target).items():
-        states = jax.jit(jax.vmap(lambda k, s=scheme: s.init(target.init_particles(k, N).astype(dtype))))(keys)
+        states = _batch(scheme, target, dtype, keys)
         run = jax.jit(jax.vmap(run_chunk(scheme, 1, STEPS, lambda s: {})))
         calls[name] = lambda run=run, states=states: run(keys, states)
-    return interleaved(calls, repeats)
+    return interleaved(calls, repeats, clock)
 
 
-def double_well_timings(repeats):
+def mmd_bias(target, dtype, steps):
+    """MMD² to π (2 000 exact draws) after ``steps`` steps, per seed, for the full KDE and each ``neighbours=p``
+    arm: rows of the mean ± standard error over the seeds and the mean paired difference to the full KDE."""
+    observe = sampling_observer(target, jax.random.key(12345), 2000)
+    keys = jax.random.split(jax.random.key(0), SEEDS)
+    names = ["bd pde h=1", *(f"bd pde h=1 p={p}" for p in NEIGHBOURS)]
+    schemes = arms(target)
+    final = {}
+    for name in names:
+        run = jax.jit(jax.vmap(run_chunk(schemes[name], 1, steps, lambda s: {})))
+        state, _ = run(keys, _batch(schemes[name], target, dtype, keys))
+        final[name] = np.asarray(jax.vmap(lambda s: observe(s)["mmd2"])(state))
+    se = np.sqrt(SEEDS)
+    rows = []
+    for name in names:
+        gap = final[name] - final[names[0]]
+        mmd = final[name]
+        rows.append({"arm": name, "t": steps * DT, "mmd2": float(mmd.mean()), "se": float(mmd.std() / se),
+                     "minus full KDE": float(gap.mean()), "se of difference": float(gap.std() / se)})  # fmt: skip
+    return rows
+
+
+def double_well_timings(repeats, clock):
     """The double-well study's step (n = 100, h = 0.15, 8 seeds, 1-D): Langevin, BD-Langevin, reweighting."""
     target = make_target("double_well", b=4.0)
     problem = sampling(target, bandwidth=0.15)
@@ -72,7 +108,7 @@ def double_well_timings(repeats):
         states = jax.jit(jax.vmap(lambda k, s=scheme: s.init(target.init_particles(k, 100))))(keys)
         run = jax.jit(jax.vmap(run_chunk(scheme, 1, 100, lambda s: {})))
         calls[name] = lambda run=run, states=states: run(keys, states)
-    t = interleaved(calls, repeats)
+    t = interleaved(calls, repeats, clock)
     return [{"case": name, "ms/step": t.median(name) / 100 * 1e3, "ratio to Langevin": t.ratio(name, "dw langevin")}
             for name in schemes]  # fmt: skip
 
@@ -110,11 +146,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.sampling_cost")
     parser.add_argument("--smoke", "--quick", dest="smoke", action="store_true", help="fewer repeats")
     parser.add_argument("--f32", action="store_true", help="float32 instead of float64")
+    parser.add_argument("--cpu", action="store_true", help="time process CPU seconds instead of wall-clock")
     args = parser.parse_args(argv)
+    clock = time.process_time if args.cpu else time.perf_counter
     jax.config.update("jax_enable_x64", not args.f32)
     dtype = jnp.float32 if args.f32 else jnp.float64
     target = make_target("four_mode_mixture")
-    t = timings(target, dtype, 5 if args.smoke else 15)
+    t = timings(target, dtype, 5 if args.smoke else 15, clock)
     base, fixed = "langevin", "bd pde h=1"
 
     def row(name, baseline, target_=""):
@@ -122,17 +160,22 @@ def main(argv=None):
         return Row(benchmark="sampling_cost", case=name, value=value, unit="ms/step", baseline=baseline,
                    baseline_value=base_value, ratio=t.ratio(name, baseline), target=target_)  # fmt: skip
 
-    rows = [row(name, base, "<= 8" if name == fixed else "") for name in t.times]
+    targets = {fixed: "<= 8"} | {f"{fixed} p={p}": "<= 8" for p in NEIGHBOURS}
+    rows = [row(name, base, targets.get(name, "")) for name in t.times]
     rows.append(row("bd pde median", fixed, "<= 1.5"))
     columns = ("case", "value", "unit", "baseline", "ratio", "target")
     table = [{k: getattr(r, k) for k in columns} | {"met": r.met} for r in rows]
-    print(f"n = {N}, d = 2, {SEEDS} seeds vmapped, {STEPS} steps per call, {dtype.__name__}, four-mode target")
+    clock_name = "process CPU time" if args.cpu else "wall-clock"
+    print(f"n = {N}, d = 2, {SEEDS} seeds vmapped, {STEPS} steps per call, {dtype.__name__}, four-mode target, "
+          f"{clock_name}")  # fmt: skip
     print(md_table(table, list(table[0])))
-    well = double_well_timings(5 if args.smoke else 15)
+    well = double_well_timings(5 if args.smoke else 15, clock)
     print(md_table(well, list(well[0])))
     accuracy = estimate_accuracy(target, dtype, 50 if args.smoke else 200)
     print(md_table(accuracy, list(accuracy[0])))
-    return rows, accuracy
+    bias = mmd_bias(target, dtype, 100 if args.smoke else 1000)
+    print(md_table(bias, list(bias[0])))
+    return rows, accuracy, bias
 
 
 if __name__ == "__main__":

@@ -46,7 +46,8 @@ class ProblemKind:
       teacher: ``section -> (teacher units, data batch)`` for the memory estimate.
       check: ``(section, run) -> None``, raising ConfigError for sizes the problem cannot run (``run``: the
         config's :class:`~mfbd.config.schema.Run`).
-      check_arm: ``(arm, where) -> None``, raising ConfigError for an arm the problem cannot run (torus: periodic).
+      check_arm: ``(section, arm, where) -> None``, raising ConfigError for an arm the problem cannot run (torus:
+        periodic; sampling with ``kl``: equally weighted).
       watch_rise: warn when the energy rises sharply (:mod:`mfbd.runner.watch`); False where E may be negative
         and is not monotone early on (sampling: a KDE estimate of KL up to log Z).
       energy_meaning: what the ``energy`` column estimates, for figure labels and the summary (None: E itself).

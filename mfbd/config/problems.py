@@ -161,7 +161,7 @@ def _torus_observe(observe, problem, arm):
     return _free_energy(arm.noise, problem.period)
 
 
-def _periodic_arm(arm, where: str):
+def _periodic_arm(section, arm, where: str):
     if not arm.periodic:
         raise ConfigError(f"{where}: problem torus_mmd lives on the torus; add periodic = true to the arm")
 

@@ -9,6 +9,7 @@
     bandwidth = 0.15           # h > 0 of the kernel density estimate, or "median"
     rate = "pde"               # or "kl"
     transport = "langevin"     # run the arms with noise = 1 (or "blob", with noise = 0)
+    kl = false                 # true: also record the column kl, a k-NN estimate of KL(μ‖π)
 
 The target's parameters are keys of ``[problem]`` beside the sampling options;
 each belongs to one target (``b`` and ``tilt`` to the double well; ``mean``,
@@ -21,7 +22,12 @@ sampling metrics of :mod:`mfbd.problems.sampling_metrics` of the state's
 weighted measure: ``mmd2`` (RBF exp(-‖x - y‖²), the biased V-statistic), ``w1``
 (mean of the 1-D W1 over coordinates), ``mean_error`` and ``cov_error``; the
 double well adds ``mass_left`` (the mass left of the saddle) and ``delta_F``
-(-log(mass₊/mass₋); -inf while no particle has crossed). The reference is one
+(-log(mass₊/mass₋); -inf while no particle has crossed); ``kl = true`` adds ``kl``,
+KL(μ‖π) estimated from the particles alone (:func:`~mfbd.problems.kl_observer`: the
+Kozachenko–Leonenko entropy and the target's exact log Z; n ≥ 2 and equally weighted
+particles, so no weighted arm: ``conic``, or ``reweighting`` unless
+``resample_below = 1``, which resamples after every step; O(n²) distances per record;
+biased at small n in high d: compare arms at the same n). The reference is one
 fixed sample of :data:`REFERENCE_SAMPLES` exact draws of π, drawn with
 ``key(REFERENCE_KEY)``, the same for every arm, seed and run. A record costs
 O(n² + n·m) kernel evaluations for MMD² and a sort of n + m points per
@@ -50,7 +56,7 @@ from mfbd.config.kinds import ProblemKind
 from mfbd.config.toml import ConfigError, field
 from mfbd.problems.base import Problem
 from mfbd.problems.sampling import RATES, TRANSPORTS, sampling
-from mfbd.problems.sampling_metrics import double_well_observer, sampling_observer
+from mfbd.problems.sampling_metrics import double_well_observer, kl_observer, sampling_observer
 from mfbd.problems.targets import TARGETS, Target, make_target
 
 __all__ = [
@@ -83,6 +89,10 @@ class Sampling:
 
     ``transport = "langevin"`` is meant for arms with ``noise = 1`` (Langevin:
     the diffusion is the noise), ``"blob"`` for ``noise = 0``.
+
+    Attributes:
+      kl: also record the column ``kl``, the k-NN estimate of KL(μ‖π) of :func:`~mfbd.problems.kl_observer`
+        (equally weighted particles only: no ``conic`` arm, ``reweighting`` only with ``resample_below = 1``).
     """
 
     name: str = "sampling"
@@ -91,6 +101,7 @@ class Sampling:
     rate: str = field(_DEFAULTS["rate"].default, choices=RATES)
     transport: str = field(_DEFAULTS["transport"].default, choices=TRANSPORTS)
     block_size: int = field(_DEFAULTS["block_size"].default, check="positive")
+    kl: bool = False
     # the targets' parameters (None: the target's default)
     mean: tuple[float, ...] | None = None
     covariance: Matrix | None = None
@@ -149,14 +160,18 @@ def build_sampling(problem: Sampling, x64: bool) -> Problem:
             raise ValueError(f"target {problem.target!r}: {e}") from None
 
 
-def observe_sampling(target: Target, x64: bool):
-    """``state -> {mmd2, w1, mean_error, cov_error[, mass_left, delta_F]}`` (see the module docstring)."""
+def observe_sampling(target: Target, x64: bool, kl: bool = False):
+    """``state -> {mmd2, w1, mean_error, cov_error[, mass_left, delta_F][, kl]}`` (see the module docstring)."""
     with jax.enable_x64(x64):
         metrics = sampling_observer(target, jax.random.key(REFERENCE_KEY), REFERENCE_SAMPLES)
-    basins = double_well_observer(target) if target.name == "double_well" else None
+    extra = [double_well_observer(target)] if target.name == "double_well" else []
+    extra += [kl_observer(target)] if kl else []
 
     def observe_state(state) -> dict:
-        return metrics(state) | (basins(state) if basins is not None else {})
+        out = metrics(state)
+        for observe in extra:
+            out = out | observe(state)
+        return out
 
     return observe_state
 
@@ -192,11 +207,25 @@ def _pass_cost(problem: Problem, arm, n: int):
 
 
 def _check_run(section, run):
-    """The median bandwidth is a median over pairs of particles: it needs n ≥ 2."""
+    """The median bandwidth is a median over pairs of particles, the KL estimate needs nearest neighbours:
+    both need n ≥ 2."""
     if section.bandwidth == "median" and run.n < 2:
         raise ConfigError(
             f'problem.bandwidth = "median" needs at least 2 particles, got run.n = {run.n}; '
             "raise run.n or give a number h > 0"
+        )
+    if section.kl and run.n < 2:
+        raise ConfigError(f"problem.kl needs at least 2 particles (nearest neighbours), got run.n = {run.n}")
+
+
+def _check_arm(section, arm, where: str):
+    """The KL estimate reads equally weighted particles: no weighted arm unless it resamples after every step."""
+    weighted = arm.scheme == "conic" or (arm.scheme == "reweighting" and arm.resample_below != 1.0)
+    if section.kl and weighted:
+        fix = " or resample_below = 1" if arm.scheme == "reweighting" else ""
+        raise ConfigError(
+            f"{where}: problem.kl estimates KL of equally weighted particles and scheme {arm.scheme} weights them; "
+            f"set problem.kl = false{fix}"
         )
 
 
@@ -204,7 +233,7 @@ def _check_run(section, run):
 KIND = ProblemKind(
     Sampling,
     lambda section, n, x64: build_sampling(section, x64),
-    observe=lambda section, n, x64: observe_sampling(build_sampling(section, x64).meta.target, x64),
+    observe=lambda section, n, x64: observe_sampling(build_sampling(section, x64).meta.target, x64, section.kl),
     arm_problem=_transport_only,
     arm_observe=_arm_observe,
     figures=("sampling_metrics",),
@@ -212,4 +241,5 @@ KIND = ProblemKind(
     energy_meaning="KDE estimate of KL(μ|π) up to log Z",
     pass_cost=_pass_cost,
     check=_check_run,
+    check_arm=_check_arm,
 )

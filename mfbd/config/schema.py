@@ -272,7 +272,7 @@ def _check_consistency(config: Config):
     for arm_name, arm in config.arms:
         if arm.lr is not None and arm.optimizer is None:
             raise ConfigError(f'arms.{arm_name}.lr needs an optimizer: add optimizer = "sgd" or "adam", or remove lr')
-        kind_of(config.problem).check_arm(arm, f"arms.{arm_name}")
+        kind_of(config.problem).check_arm(config.problem, arm, f"arms.{arm_name}")
         _adaptive.check(arm, f"arms.{arm_name}")
         if arm.order == 2 and arm.scheme in ("birth_death", "conic"):
             raise ConfigError(f"arms.{arm_name}.order: {arm.scheme} is first order only; use order = 1 or remove it")

@@ -31,23 +31,29 @@ enter ρ̂.
 **Bandwidth.** A number h > 0, or ``"median"``: h = med/√(2 log n), with med² the
 w-weighted median of the pairwise squared distances ‖θ_i - θ_j‖², i ≠ j (the
 SVGD heuristic), recomputed at every evaluation: over all pairs when n(n - 1) ≤
-``num_pairs`` = 4096, else over 4096 uniform random pairs i ≠ j drawn with the
-evaluation key and weighted by w_i w_j (an estimate of the heuristic, relative error
-about 1%), by 40 bisection sweeps over those pairs (XLA's sort is slower on CPU).
+``num_pairs`` = 4096 (40 bisection sweeps), else over 4096 uniform random pairs i ≠ j
+drawn with the evaluation key and weighted by w_i w_j (an estimate of the heuristic,
+relative error about 1%; 24 sweeps, to 2⁻²⁴ of the largest distance), by bisection
+over those pairs (XLA's sort is slower on CPU).
 
 **Cost.** At the particles themselves ρ̂(θ_i) ≥ w_i K_h(0) > 0, so the pairwise sums
-Σ_j w_j e^{-‖θ_i - θ_j‖²/2h²} are taken directly (one matmul for the distances and
-one exp per pair, no log-sum-exp max pass; weights scaled by max w, so only a unit of
-relative weight below 1e-308 could underflow, and it is floored). The exp of the n²
-pairs is the floor of the cost; two options cut it:
+Σ_j w_j e^{-‖θ_i - θ_j‖²/2h²} are taken directly (one exp per pair, no log-sum-exp max
+pass; weights scaled by max w, so only a unit of relative weight below 1e-308 could
+underflow, and it is floored). For n ≤ ``block_size`` the symmetric matrix K_ij is
+computed once per evaluation on the tiles of its upper triangle (about n²/2
+exponentials) and kept, so the "kl" rate's second sum reuses it; larger n goes in
+blocks of rows (memory O(n · block_size), n² exponentials per sum). The exponentials
+are the floor of the cost; two options cut it:
 
 * ``leave_one_out=True``: ρ̂₋ᵢ(θ_i) = Σ_{j≠i} w_j K_h(θ_i - θ_j)/(1 - w_i), which drops
   the self-term w_i K_h(0), a finite-n bias of the "pde" rate (it inflates ρ̂, hence V,
   at isolated particles in the tails, so the reaction kills the tails);
 * ``neighbours=p``: the sum over j ≠ i replaced by ((n - 1)/(p - 1)) times its sum
-  over p - 1 other particles drawn at random without replacement at every
-  evaluation (windows of a random permutation): an unbiased estimate of ρ̂(θ_i), whose
-  logarithm is biased by about -Var/(2ρ̂²) = O(1/p); cost n(p - 1) pairs instead of n².
+  over p - 1 other particles, a systematic sample drawn at every evaluation (the
+  particles at p - 1 evenly spaced index offsets from i after one random start, so each
+  other particle is in it with probability (p - 1)/(n - 1)): an unbiased estimate of
+  ρ̂(θ_i), whose logarithm is biased by about -Var/(2ρ̂²) = O(1/p); cost n(p - 1)
+  pairs instead of n², and no sort.
 
 Both are options of the ``"pde"`` rate with Langevin transport.
 """
@@ -63,6 +69,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mfbd._checks import choice, positive
+from mfbd.problems.bandwidth import median_bandwidth
 from mfbd.problems.base import Evaluation, Problem, check_size, map_rows
 from mfbd.problems.non_interacting import non_interacting
 from mfbd.problems.targets import Target
@@ -91,40 +98,6 @@ def kde_log_density(x, particles, weights, bandwidth, block_size: int = 1024):
     return map_rows(lambda t: jax.nn.logsumexp(log_w + _log_kernel_rows(t, particles, h2)), x, block_size)
 
 
-def _weighted_median(values, weights, sweeps: int = 40):
-    """The smallest v with Σ_{values ≤ v} weights ≥ ½ Σ weights, to 2⁻ˢʷᵉᵉᵖˢ of max(values), by bisection
-    (compare-and-sum sweeps: XLA's sort on CPU costs more than 40 sweeps over 4096 values)."""
-    half = 0.5 * jnp.sum(weights)
-
-    def bisect(_, bounds):
-        lo, hi = bounds
-        mid = 0.5 * (lo + hi)
-        below = jnp.sum(jnp.where(values <= mid, weights, 0.0)) >= half
-        return jnp.where(below, lo, mid), jnp.where(below, mid, hi)
-
-    return jax.lax.fori_loop(0, sweeps, bisect, (jnp.zeros((), values.dtype), jnp.max(values)))[1]
-
-
-def median_bandwidth(particles, weights, key=None, num_pairs: int = 4096):
-    """The median heuristic h = med/√(2 log n) over the pairs i ≠ j weighted by w_i w_j: exact (to 2⁻⁴⁰ of the
-    largest distance) when n(n - 1) ≤ ``num_pairs``, else over ``num_pairs`` uniform random pairs i ≠ j drawn
-    with ``key``, each weighted by w_i w_j (a consistent estimate of the weighted median)."""
-    n = particles.shape[0]
-    if n < 2:
-        raise ValueError("bandwidth='median' needs at least 2 particles")
-    x = jax.lax.stop_gradient(particles)
-    if n * (n - 1) <= num_pairs:
-        i, j = (a.ravel() for a in jnp.meshgrid(jnp.arange(n), jnp.arange(n), indexing="ij"))
-    else:
-        k_i, k_j = jax.random.split(jax.random.key(0) if key is None else key)
-        i = jax.random.randint(k_i, (num_pairs,), 0, n)
-        j = (i + jax.random.randint(k_j, (num_pairs,), 1, n)) % n
-    pair_w = jnp.where(i == j, 0.0, weights[i] * weights[j])
-    med2 = _weighted_median(jnp.sum((x[i] - x[j]) ** 2, axis=-1), pair_w)
-    med2 = jnp.maximum(med2, jnp.finfo(x.dtype).eps)  # all particles coincide: any h > 0 will do
-    return jnp.sqrt(med2 / float(2.0 * np.log(n)))
-
-
 def _pair_sums(rows, others, vector, h2, exclude=None):
     """Σ_j v_j e^{-‖r - θ_j‖²/2h²} for each row r ``[m, d]`` of ``rows`` (one matmul and one exp per pair);
     ``exclude [m]`` drops the term j = exclude[r] (the row's own particle)."""
@@ -137,14 +110,54 @@ def _pair_sums(rows, others, vector, h2, exclude=None):
 
 
 def _neighbour_sums(key, x, vector, h2, p):
-    """((n - 1)/(p - 1)) Σ_{j ∈ S_i} v_j e^{-‖θ_i - θ_j‖²/2h²} over p - 1 random others S_i (the window
-    after i in a random permutation): an unbiased estimate of the sum over j ≠ i, n(p - 1) pairs."""
+    """((n - 1)/(p - 1)) Σ_{j ∈ S_i} v_j e^{-‖θ_i - θ_j‖²/2h²} over the p - 1 others S_i = {i + s_k mod n}, with
+    s_k = 1 + (r + k⌊(n - 1)/(p - 1)⌋) mod (n - 1), k < p - 1, and one uniform r ∈ {0, ..., n - 2} per call:
+    the s_k are distinct, so each j ≠ i is in S_i for p - 1 of the n - 1 values of r, and the estimate of the
+    sum over j ≠ i is unbiased; n(p - 1) pairs and no sort (a random permutation costs ~4 Langevin steps)."""
     n = x.shape[0]
-    perm = jax.random.permutation(key, n)
-    window = perm[(jnp.arange(n)[:, None] + jnp.arange(1, p)[None, :]) % n]  # [n, p - 1], row k for perm[k]
-    neighbours = jnp.zeros((n, p - 1), jnp.int32).at[perm].set(window.astype(jnp.int32))
+    r = jax.random.randint(key, (), 0, n - 1)
+    offsets = 1 + (r + (n - 1) // (p - 1) * jnp.arange(p - 1)) % (n - 1)
+    neighbours = (jnp.arange(n)[:, None] + offsets[None, :]) % n  # [n, p - 1]
     sq = jnp.sum((x[:, None, :] - x[neighbours]) ** 2, axis=-1)
     return (n - 1) / (p - 1) * jnp.sum(jnp.exp(-sq / (2.0 * h2)) * vector[neighbours], axis=-1)
+
+
+#: The tile edge of :func:`_kernel_tiles`: n is cut into ⌈n/TILE⌉ tiles of equal size.
+TILE = 64
+
+
+def _squared_distances(a, b):
+    """‖a_i - b_j‖² ``[..., m, m]`` for ``a, b [..., m, d]``: by coordinates for d ≤ 8 (exact, 0 on the
+    diagonal), else by ‖a‖² + ‖b‖² - 2a·b (one matmul; floored at 0)."""
+    d = a.shape[-1]
+    if d <= 8:
+        return sum((a[..., :, None, k] - b[..., None, :, k]) ** 2 for k in range(d))
+    sq = jnp.sum(a * a, -1)[..., :, None] + jnp.sum(b * b, -1)[..., None, :]
+    return jnp.maximum(sq - 2.0 * jnp.einsum("...ik,...jk->...ij", a, b, precision=jax.lax.Precision.HIGHEST), 0.0)
+
+
+def _kernel_tiles(x, h2):
+    """The upper triangle of the symmetric K_ij = e^{-‖θ_i - θ_j‖²/2h²} in tiles: the particles (padded) cut
+    into T = ⌈n/TILE⌉ tiles of m = ⌈n/T⌉ rows, and K on the T(T + 1)/2 tile pairs a ≤ b, ``[P, m, m]``:
+    about n²/2 exponentials instead of n² (memory n²/2)."""
+    n, d = x.shape
+    t = -(-n // TILE)
+    m = -(-n // t)
+    a, b = np.triu_indices(t)
+    tiles = jnp.pad(x, ((0, t * m - n), (0, 0))).reshape(t, m, d)
+    return jnp.exp(-_squared_distances(tiles[a], tiles[b]) / (2.0 * h2))
+
+
+def _tile_sums(kernel, vector):
+    """Σ_j K_ij v_j ``[n]`` from :func:`_kernel_tiles`: each tile pair a < b adds K_ab v_b to rows a and
+    K_abᵀ v_a to rows b (the pair a = b once)."""
+    n, (p, m, _) = vector.shape[0], kernel.shape
+    t = int(round((np.sqrt(8 * p + 1) - 1) / 2))
+    a, b = np.triu_indices(t)
+    v = jnp.pad(vector, (0, t * m - n)).reshape(t, m)
+    rows = jnp.einsum("pij,pj->pi", kernel, v[b])
+    cols = jnp.einsum("pij,pi->pj", kernel, v[a]) * jnp.asarray(a != b, vector.dtype)[:, None]
+    return jnp.zeros((t, m), vector.dtype).at[a].add(rows).at[b].add(cols).reshape(-1)[:n]
 
 
 def _sums(rows, others, vector, h2, block_size, exclude=None):
@@ -258,8 +271,9 @@ def sampling(
 
     log_pi_and_grad = jax.vmap(jax.value_and_grad(log_pi))
 
-    def log_rho_at_particles(key, x, weights, h2):
-        """log ρ̂(θ_i) (or its leave-one-out or p-neighbour estimate) from the scaled weights w/max w."""
+    def log_rho_at_particles(key, x, weights, h2, kernel):
+        """log ρ̂(θ_i) (or its leave-one-out or p-neighbour estimate) from the scaled weights w/max w, with
+        the kernel tiles of :func:`_kernel_tiles` when given."""
         n, d = x.shape
         if neighbours is not None and neighbours > n:
             raise ValueError(f"neighbours = {neighbours} exceeds the n = {n} particles; choose p ≤ n")
@@ -267,6 +281,8 @@ def sampling(
         scaled = weights / w_max
         if neighbours is not None:
             sums = _neighbour_sums(key, x, scaled, h2, neighbours)
+        elif kernel is not None:  # K_ii = 1: leave-one-out drops it
+            sums = _tile_sums(kernel, scaled) - (scaled if leave_one_out else 0.0)
         else:
             sums = _sums(x, x, scaled, h2, block_size, jnp.arange(n) if leave_one_out else None)
         if leave_one_out:
@@ -284,7 +300,9 @@ def sampling(
         log_w = _log_weights(weights)
         h2 = jax.lax.stop_gradient(bandwidth_of(others, weights, key)) ** 2
         log_pi_i, grad_log_pi = log_pi_and_grad(particles)
-        log_rho_i = log_rho_at_particles(jax.random.fold_in(key, 1), centred, weights, h2)
+        small = neighbours is None and others.shape[0] <= block_size  # K in tiles: n²/2 exponentials, kept
+        kernel = _kernel_tiles(centred, h2) if small else None
+        log_rho_i = log_rho_at_particles(jax.random.fold_in(key, 1), centred, weights, h2, kernel)
         log_rho_j = jax.lax.stop_gradient(log_rho_i)
 
         if transport == "blob":
@@ -304,7 +322,8 @@ def sampling(
             v_plus = log_rho_i
             if rate == "kl":  # + Σ_j w_j K_h(θ_j - θ_i)/ρ̂(θ_j) - 1, with w_j/ρ̂(θ_j) ≤ 1/K_h(0)
                 u = jnp.exp(log_w - log_rho_j - 0.5 * others.shape[1] * jnp.log(2 * jnp.pi * h2))
-                v_plus = v_plus + _sums(centred, centred, u, h2, block_size) - 1.0
+                back = _tile_sums(kernel, u) if small else _sums(centred, centred, u, h2, block_size)
+                v_plus = v_plus + back - 1.0
             grad = -grad_log_pi
         energy = jnp.dot(weights, log_rho_i - log_pi_i)
         return Evaluation(v_plus - log_pi_i, grad, energy)

@@ -43,7 +43,8 @@ class Target:
       sample: ``(key, n) -> [n, d]`` exact samples of π (None if unknown).
       mean, covariance: π's ``[d]`` mean and ``[d, d]`` covariance (numpy).
       params: the factory's arguments (what a config names).
-      extras: target-specific exact quantities (basin masses, saddle, ...).
+      extras: target-specific exact quantities (basin masses, saddle, ...); every bundled target has
+        ``log_normaliser`` = log ∫ exp(log_density), which :func:`~mfbd.problems.kl_observer` needs.
     """
 
     name: str
@@ -94,6 +95,7 @@ def gaussian(dim: int = 2, mean=None, covariance=None, init_mean=None, init_cova
     init_mean = np.full(dim, 3.0) if init_mean is None else _vector("init_mean", init_mean, dim)
     init_cov = _spd("init_covariance", np.eye(dim) / 4 if init_covariance is None else init_covariance, dim)
     precision = np.linalg.inv(cov)
+    log_z = float(0.5 * np.linalg.slogdet(2 * np.pi * cov)[1])  # log ∫ exp(log_density)
 
     def log_density(theta):
         u = theta - jnp.asarray(mean, theta.dtype)
@@ -110,7 +112,7 @@ def gaussian(dim: int = 2, mean=None, covariance=None, init_mean=None, init_cova
         mean,
         cov,
         params,
-        {"init_mean": init_mean, "init_covariance": init_cov},
+        {"init_mean": init_mean, "init_covariance": init_cov, "log_normaliser": log_z},
     )
 
 
@@ -129,13 +131,15 @@ def gaussian_fokker_planck_law(target: Target, t: float, m0=None, S0=None):
 
 
 def _tabulated(log_density_np, lo, hi, points=200_001):
-    """Grid x, normalised density p and CDF of a 1-D density known up to a constant."""
+    """Grid x, normalised density p, CDF and log Z = log ∫ exp(log_density) (trapezoid) of a 1-D density
+    known up to a constant."""
     x = np.linspace(lo, hi, points)
     logp = log_density_np(x)
     p = np.exp(logp - logp.max())
-    p /= np.trapezoid(p, x)
+    z = np.trapezoid(p, x)
+    p /= z
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (p[1:] + p[:-1]) * np.diff(x))])
-    return x, p, cdf / cdf[-1]
+    return x, p, cdf / cdf[-1], float(logp.max() + np.log(z))
 
 
 def double_well(b: float = 4.0, tilt: float = 0.2) -> Target:
@@ -156,7 +160,7 @@ def double_well(b: float = 4.0, tilt: float = 0.2) -> Target:
     roots = np.sort(np.roots([4.0, 0.0, -2.0 * b, tilt]).real)
     left, saddle, right = roots if len(roots) == 3 else (roots[0], roots[0], roots[0])
     half_width = 2.0 * np.sqrt(b / 2) + 4.0
-    x, p, cdf = _tabulated(lambda x: -U_np(x), -half_width, half_width)
+    x, p, cdf, log_z = _tabulated(lambda x: -U_np(x), -half_width, half_width)
     mass_left = float(np.interp(saddle, x, cdf))
     mean = float(np.trapezoid(x * p, x))
     var = float(np.trapezoid((x - mean) ** 2 * p, x))
@@ -179,6 +183,7 @@ def double_well(b: float = 4.0, tilt: float = 0.2) -> Target:
         "barrier": float(U_np(saddle) - U_np(right)),
         "mass_left": mass_left,
         "delta_F": float(-np.log((1 - mass_left) / mass_left)),
+        "log_normaliser": log_z,
     }
     return Target(
         "double_well",

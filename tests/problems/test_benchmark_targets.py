@@ -1,10 +1,13 @@
 """The banana and the 20-D Gaussian mixture (SMC-WFR benchmark targets): exact samplers, moments, densities,
 the KL diagnostic, and their use from the registry and a config."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy import integrate
 from scipy.stats import multivariate_normal
 
 from mfbd.problems import banana, gaussian_mixture_20d, kl_observer, make_target, sampling
@@ -84,7 +87,20 @@ def test_kl_observer_on_exact_and_shifted_banana_samples():
     copies = jnp.concatenate([x[:3000], x[:1000]])  # birth–death's duplicates: the nearest distinct neighbour
     assert np.isfinite(kl(copies)) and abs(kl(copies) - kl(x)) < 0.5
     with pytest.raises(ValueError, match="log_normaliser"):
-        kl_observer(make_target("double_well"))
+        kl_observer(dataclasses.replace(t, extras={}))
+
+
+def test_gaussian_and_double_well_normalisers_against_independent_forms():
+    """log Z of the Gaussian: log π(θ) - log Z equals scipy's log-pdf; of the double well: scipy's adaptive
+    quadrature of exp(-U) over R (the target tabulates it by the trapezoid rule on a grid)."""
+    g = make_target("gaussian", mean=(1.0, -1.0), covariance=((1.0, 0.6), (0.6, 2.0)))
+    x = np.asarray(_draws(g, 5, 20), np.float64)
+    got = np.asarray(jax.vmap(g.log_density)(jnp.asarray(x))) - g.extras["log_normaliser"]
+    np.testing.assert_allclose(got, multivariate_normal(g.mean, g.covariance).logpdf(x), rtol=1e-6)
+    for b in (4.0, 7.0):
+        w = make_target("double_well", b=b)
+        z = integrate.quad(lambda y, b=b: np.exp(-(y**4 - b * y**2 + 0.2 * y)), -np.inf, np.inf)[0]
+        np.testing.assert_allclose(w.extras["log_normaliser"], np.log(z), atol=1e-8)
 
 
 def test_targets_are_registered_and_build_from_a_config():

@@ -87,6 +87,26 @@ def test_blocked_rows_equal_unblocked(rate, transport):
     chex.assert_trees_all_close(full, blocked, rtol=1e-12, atol=1e-13)
 
 
+def test_kernel_tiles_equal_unblocked_numpy():
+    """Several tiles (⌈n/64⌉ of them, the last padded for n = 130) and the matmul form of the distances
+    (d = 10 > 8): both rates and leave-one-out against unblocked numpy (the row-blocked path is held to
+    the same numpy reference above)."""
+    for n, d, cases in ((130, 3, ("pde", "kl", "loo")), (70, 10, ("kl",))):
+        rng = np.random.default_rng(n)
+        x, w = jnp.asarray(rng.normal(size=(n, d))), jnp.asarray(rng.dirichlet(np.ones(n)))
+        target = make_target("gaussian", dim=d)
+        log_pi = np.asarray(jax.vmap(target.log_density)(x))
+        xn, wn = np.asarray(x), np.asarray(w)
+        k = np.exp(-((xn[:, None] - xn[None]) ** 2).sum(-1) / (2 * H * H)) / (2 * np.pi * H * H) ** (d / 2)
+        rho = k @ wn
+        want = {"pde": np.log(rho), "kl": np.log(rho) + k @ (wn / rho) - 1.0}
+        want["loo"] = np.log((rho - np.diag(k) * wn) / (1 - wn))
+        options = {"pde": {}, "kl": {"rate": "kl"}, "loo": {"leave_one_out": True}}
+        tiles = {name: sampling(target, bandwidth=H, **options[name]).evaluate(x, w).potential for name in cases}
+        for name, got in tiles.items():
+            np.testing.assert_allclose(got, want[name] - log_pi, rtol=1e-11, atol=1e-12, err_msg=f"{name} {d}")
+
+
 @pytest.mark.parametrize("rate", ["pde", "kl"])
 def test_finite_and_correct_at_coincident_particles(rate):
     x, w = _cloud(n=8)
@@ -283,6 +303,19 @@ def test_sampled_median_bandwidth_estimates_the_exact_median():
     )
     assert abs(hs.mean() - exact) <= 4 * hs.std(ddof=1) / np.sqrt(50)
     assert 0 < hs.std() < 0.05 * exact
+
+
+def test_pair_indices_are_the_high_word_of_a_64_bit_product():
+    """The sampled median's index draw ⌊b·m/2³²⌋ from 16-bit halves equals numpy's uint64 product, and its
+    ordered pairs i ≠ j cover every index."""
+    from mfbd.problems.bandwidth import _below, _random_pairs
+
+    bits = jax.random.bits(jax.random.key(5), (20_000,), jnp.uint32)
+    for m in (2, 500, 2**16 - 1):
+        want = (np.asarray(bits).astype(np.uint64) * np.uint64(m)) >> np.uint64(32)
+        np.testing.assert_array_equal(np.asarray(_below(bits, m)), want.astype(np.int64))
+    i, j = (np.asarray(a) for a in _random_pairs(jax.random.key(6), 50, 4_000))
+    assert np.all(i != j) and set(i) == set(j) == set(range(50))
 
 
 @pytest.mark.parametrize(
