@@ -55,3 +55,31 @@ def test_icml_smoke_run_writes_its_tables(tmp_path):
     assert e64.dtype == np.float64 and e64.shape == (2, 3)
     np.testing.assert_allclose(e64, saved["GD/population_energy"], rtol=1e-5)
     assert len((tmp_path / "wide.md").read_text().splitlines()) == 2 + 2  # header, rule, two checkpoints
+
+
+@pytest.mark.slow
+def test_sgd_round_writes_its_tables_and_counts_one_pass_per_step(tmp_path):
+    """``python -m experiments.evidence sgd`` through :func:`exp2_fresh.run_rounds` (shared with exp2-fresh) on a
+    tiny round: GD (to 2T) and scheme B make one pass per step plus the initial one; E at T is read at T."""
+    from experiments.evidence import exp2_fresh, sgd
+    from mfbd.simulate import state_energy
+
+    sizes = dataclasses.replace(sgd.SMOKE, seeds=(100, 101), horizons=(40.0,), record_time=10.0)
+    prob, exact = sgd.problems(sizes.batch)
+
+    def schemes_for(horizon):  # GD and B only: two compilations
+        schemes, steps = exp2_fresh.arms(prob, sizes, horizon)
+        keep = [k for k in schemes if k == "GD" or k.startswith("B ") and "max_transfer" not in k]
+        return {k: schemes[k] for k in keep}, {k: steps[k] for k in keep}
+
+    with jax.enable_x64(True):
+        summary = exp2_fresh.run_rounds(prob, sizes, tmp_path, sgd.KEYS, schemes_for, state_energy(exact))
+    finals = summary["arms"]
+    assert {k.split(" ")[0] for k in finals} == {"GD", "B"}
+    for arm in finals.values():
+        assert arm["passes_end"] == arm["steps"] + 1 and arm["non_finite_seeds"] == 0
+    saved = np.load(tmp_path / "traces_T40.npz")
+    gd_key = next(k for k in finals if k.startswith("GD"))
+    at_t = saved["GD/state_energy"][:, list(saved["GD/time"][0]).index(40.0)]
+    assert finals[gd_key]["energy_at_T_geomean"] == pytest.approx(np.exp(np.mean(np.log(at_t))), rel=1e-12)
+    assert (tmp_path / "compare.csv").exists() and (tmp_path / "wide.md").exists()

@@ -136,34 +136,31 @@ KEYS = ("time", "passes", "wall", "state_energy", "ess", "lineages", "effective_
         "top1", "top5")  # fmt: skip
 
 
-def main(seeds: int = 0, smoke: bool = False, large: bool = False, n: int | None = None):
-    """One interleaved round per horizon (shortest first), every table rewritten after each round."""
-    del seeds  # fixed: 100-119
-    sizes = SMOKE if smoke else LARGE if large else SCALE if n else FULL
-    sizes = dataclasses.replace(sizes, n=n) if n else sizes
-    prob = core.problem()
+def run_rounds(prob, sizes, out, keys, schemes_for, observe) -> dict:
+    """One interleaved round per horizon (shortest first), every table rewritten after each round.
+
+    ``schemes_for(T) -> (schemes, steps)``; ``keys``: the trace keys saved to ``traces_T{T}.npz``.
+    """
     every = int(round(sizes.record_time / sizes.dt))
-    out = RESULTS / (
-        ("exp2_fresh_smoke" if smoke else "exp2_fresh_large" if large else "exp2_fresh") + (f"_n{n}" if n else "")
-    )
     out.mkdir(parents=True, exist_ok=True)
     rows, per_seed, finals, walls = [], [], {}, {}
     for horizon in sizes.horizons:
-        schemes, steps = arms(prob, sizes, horizon)
+        schemes, steps = schemes_for(horizon)
         t0 = time.perf_counter()
         traces = run_interleaved(prob, schemes, list(sizes.seeds), sizes.n, steps, every,
-                                 every * sizes.chunk_records, observe=mechanism(prob, sizes.dt * 1.0))  # fmt: skip
+                                 every * sizes.chunk_records, observe=observe)  # fmt: skip
         walls[f"T={horizon:g}"] = time.perf_counter() - t0
         for tr in traces.values():  # wall is [R]: the same for every seed of an arm (one vmapped program)
             tr["wall"] = np.broadcast_to(tr["wall"], tr["time"].shape)
         np.savez_compressed(out / f"traces_T{horizon:g}.npz",
-                            **{f"{n}/{k}": np.asarray(tr[k]) for n, tr in traces.items() for k in KEYS})  # fmt: skip
+                            **{f"{n}/{k}": np.asarray(tr[k]) for n, tr in traces.items() for k in keys})  # fmt: skip
         new, seeds_rows = compare_rows(traces, dataclasses.replace(sizes, horizons=(horizon,)))
         rows, per_seed = rows + new, per_seed + seeds_rows
         for name, tr in traces.items():
-            e = tr["state_energy"]
+            e, at_t = tr["state_energy"], upto(tr, horizon)["state_energy"][:, -1]
             finals[f"{name.split(' T=')[0]} T={horizon:g}"] = {
                 "steps": steps[name], "non_finite_seeds": int(np.sum(~np.all(np.isfinite(e), axis=1))),
+                "energy_at_T_geomean": float(np.exp(np.mean(np.log(at_t)))),
                 "energy_end_geomean": float(np.exp(np.mean(np.log(e[:, -1])))),
                 "compile_s": tr["compile_s"], "run_wall_s": float(tr["wall"][0, -1]),
                 "passes_end": float(tr["passes"][0, -1]),
@@ -174,5 +171,18 @@ def main(seeds: int = 0, smoke: bool = False, large: bool = False, n: int | None
         (out / "summary.json").write_text(json.dumps(summary, indent=1))
         wide = wide_table(rows)
         (out / "wide.md").write_text(md_table(wide, list(wide[0])))
-        print(md_table(wide, list(wide[0])), flush=True)
+        print(md_table(wide, list(wide[0])), json.dumps(finals, indent=1), sep="\n", flush=True)
     return summary
+
+
+def main(seeds: int = 0, smoke: bool = False, large: bool = False, n: int | None = None):
+    """The winners against GD on fresh seeds, a round per horizon (:func:`run_rounds`)."""
+    del seeds  # fixed: 100-119
+    sizes = SMOKE if smoke else LARGE if large else SCALE if n else FULL
+    sizes = dataclasses.replace(sizes, n=n) if n else sizes
+    prob = core.problem()
+    out = RESULTS / (
+        ("exp2_fresh_smoke" if smoke else "exp2_fresh_large" if large else "exp2_fresh") + (f"_n{n}" if n else "")
+    )
+    return run_rounds(prob, sizes, out, KEYS, lambda horizon: arms(prob, sizes, horizon),
+                      mechanism(prob, sizes.dt * 1.0))  # fmt: skip
