@@ -22,7 +22,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from mfbd.schemes.base import Info, Scheme, State, effective_sample_size, lineage_counts
+from mfbd.schemes.base import Info, Scheme, State, effective_sample_size, fold_in_key, lineage_counts
 
 __all__ = [
     "simulate",
@@ -197,13 +197,21 @@ def run_chunk(scheme: Scheme, num_records: int, record_every: int, observe: Obse
     keys and states (one seed per entry; keys e.g. from :func:`seed_keys`).
     """
 
+    census = getattr(scheme, "census", None)
+
     @jax.jit
     def run(key, state: State):
         def one_step(state, _):
-            return scheme.step(jax.random.fold_in(key, state.step), state)
+            state, info = scheme.step(fold_in_key(key, state.step), state)
+            if census is not None:  # the record's census replaces the last step's: no sort per step
+                info = info._replace(lineages=None, effective_lineages=None)
+            return state, info
 
         def one_record(state, _):
             state, infos = jax.lax.scan(one_step, state, None, length=record_every)  # Info of [record_every]
+            if census is not None:
+                lineages, effective = census(state)
+                infos = infos._replace(lineages=lineages[None], effective_lineages=effective[None])
             info = Info(*(_summarise(name, x) for name, x in zip(Info._fields, infos, strict=True)))
             return state, _record(state, info, observe)
 

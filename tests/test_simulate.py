@@ -8,6 +8,7 @@ import pytest
 
 import mfbd
 from mfbd.problems import gaussian_mixture_1d
+from mfbd.schemes.base import lineage_counts
 from mfbd.simulate import run_chunk, seed_keys, state_energy
 
 
@@ -163,3 +164,21 @@ def test_state_energy_of_a_conic_state_is_e_of_its_unequal_masses():
     balanced = c_f - w @ kernel(theta, atoms).mean(1) + 0.5 * w @ kernel(theta, theta) @ w
     np.testing.assert_allclose(state_energy(problem)(state)["state_energy"], balanced, rtol=1e-12)
     assert abs(by_hand - balanced) > 0.1
+
+
+def test_records_hold_the_lineage_counts_of_the_last_step():
+    # run_chunk computes the lineage counts once per record (Scheme.census of the record's state): the
+    # same numbers as the last step's Info, which the step computes for itself.
+    _, scheme, start = _setup()
+    state = scheme.init(start)
+    last, trace = mfbd.simulate(jax.random.key(3), scheme, state, 40, record_every=20)
+    for r in range(2):
+        for _ in range(20):
+            state, info = jax.jit(scheme.step)(jax.random.fold_in(jax.random.key(3), state.step), state)
+        assert int(trace["lineages"][r]) == int(info.lineages)
+        assert float(trace["effective_lineages"][r]) == float(info.effective_lineages)
+    assert int(trace["lineages"][-1]) < 32  # the reaction merged lineages
+    # and they are the counts of the run's last state (the weighted count, a second implementation)
+    count, effective = lineage_counts(last.lineage, jnp.full(32, 1 / 32, jnp.float64))
+    assert int(trace["lineages"][-1]) == int(count)
+    np.testing.assert_allclose(float(trace["effective_lineages"][-1]), float(effective), rtol=1e-12)

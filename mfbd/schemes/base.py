@@ -8,7 +8,11 @@ A scheme is ``Scheme(init, step)``:
   solvers report theirs): the error of E(T) at fixed T is O(Δt^order), in the
   weak sense (of the mean over seeds) for the stochastic scheme A and under
   Langevin noise; None where the step is no discretisation of the flow (an
-  optax optimizer).
+  optax optimizer);
+* ``census(state) -> (lineages, effective_lineages)`` (or None) is how the step
+  computes those two Info fields from its new state, so that
+  :func:`mfbd.simulate.run_chunk` computes them once per record rather than
+  every step (a sort of the lineage ids).
 
 The step itself (transport, oracle passes, reaction, and their options) is
 assembled by :func:`mfbd.schemes.splitting.build_scheme`.
@@ -40,11 +44,13 @@ __all__ = [
     "check_step_parameters",
     "effective_sample_size",
     "fixed_order",
+    "fold_in_key",
     "gather_units",
     "lineage_counts",
     "lineage_counts_uniform",
     "new_lineages",
     "random_words",
+    "split_key",
     "take_units",
     "uniform_below",
     "unit_interval",
@@ -157,6 +163,7 @@ class Scheme(NamedTuple):
     init: Callable[..., State]
     step: Callable[[jax.Array, State], tuple[State, Info]]
     order: Callable[[], int | None] = _order_unknown
+    census: Callable[[State], tuple[jax.Array, jax.Array]] | None = None
 
 
 def uniform_log_weights(n: int, dtype) -> jax.Array:
@@ -278,6 +285,44 @@ def random_words(key: jax.Array, size: int) -> jax.Array:
     count = jnp.arange((size + 1) // 2, dtype=jnp.uint32)
     x0, x1 = _threefry2x32(k[0], k[1], count, jnp.zeros_like(count))
     return jnp.stack([x0, x1], axis=1).reshape(-1)[:size]
+
+
+def _threefry_words(key: jax.Array):
+    """The two uint32 words of a typed Threefry key whose split and fold_in are the block function on
+    (0, c) (``jax_threefry_partitionable``, JAX's default), else None."""
+    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    if not typed or str(jax.random.key_impl(key)) not in ("threefry2x32", "PRNGImpl(threefry2x32)"):
+        return None
+    if not jax.config.jax_threefry_partitionable:
+        return None
+    return jax.random.key_data(key)
+
+
+def _wrap(key: jax.Array, x0: jax.Array, x1: jax.Array) -> jax.Array:
+    return jax.random.wrap_key_data(jnp.stack([x0, x1], axis=-1), impl=jax.random.key_impl(key))
+
+
+def split_key(key: jax.Array, num: int) -> jax.Array:
+    """``jax.random.split(key, num)`` bit for bit: key c is the block function on (0, c).
+
+    Written with jnp operations, so that it fuses: on CPU JAX lowers its Threefry to a
+    rolled loop (several sequential kernels per call). Other keys go to ``jax.random.split``.
+    """
+    k = _threefry_words(key)
+    if k is None:
+        return jax.random.split(key, num)
+    count = jnp.arange(num, dtype=jnp.uint32)
+    return _wrap(key, *_threefry2x32(k[0], k[1], jnp.zeros_like(count), count))
+
+
+def fold_in_key(key: jax.Array, data) -> jax.Array:
+    """``jax.random.fold_in(key, data)`` bit for bit (the block function on (0, data)), fused as
+    :func:`split_key`."""
+    k = _threefry_words(key)
+    if k is None:
+        return jax.random.fold_in(key, data)
+    data = jnp.asarray(data).astype(jnp.uint32)
+    return _wrap(key, *_threefry2x32(k[0], k[1], jnp.zeros_like(data), data))
 
 
 def unit_interval(words: jax.Array, dtype) -> jax.Array:

@@ -81,11 +81,20 @@ def nth_smallest(values, n: int):
     a bitwise bisection: t is the largest value with #{v < t} < n, fixed one bit at a time from the top.
 
     31 fused compare-and-count passes over the array, no sort (on CPU a sort of 2n elements costs ~2x).
+    Each count is a float32 matrix-vector product (exact below 2²⁴ values; ~2x faster on CPU than
+    XLA's integer row sum, which it splits in two reductions).
     """
+    size = values.shape[-1]
+
+    def count(below):
+        if size < 2**24:
+            return below.astype(jnp.float32) @ jnp.ones(size, jnp.float32)
+        return jnp.sum(below, axis=-1)
+
     cut = jnp.zeros(values.shape[:-1], values.dtype)
     for bit in range(30, -1, -1):
         trial = cut | np.int32(1 << bit)
-        cut = jnp.where(jnp.sum(values < trial[..., None], axis=-1) < n, trial, cut)
+        cut = jnp.where(count(values < trial[..., None]) < n, trial, cut)
     return cut
 
 
@@ -100,27 +109,26 @@ def rebalance_sources(key, kill, duplicate, words=None):
     n = kill.shape[0]
     if words is None:
         words = random_words(key, 2 * n)
-    unit = jnp.concatenate([jnp.arange(n), jnp.arange(n)])
-    valid = jnp.concatenate([~kill, duplicate])
+    valid = jnp.concatenate([~kill, duplicate])  # slot s < n is unit s, slot n + s its duplicate
     m = jnp.sum(valid)
     # Uniform random 31-bit priorities, invalid slots last: the valid slots with
     # the n smallest are a uniform subset without replacement when m ≥ n (all of
     # them when m < n). They are taken in index order, so that a step without
     # events changes nothing. (Only a tie at the cut, probability ~2n/2³¹, breaks
     # by index.) No sort: the cut by bisection, the chosen slots compacted by
-    # their running count.
+    # their running count (a log-depth scan: XLA's cumsum is ~3x slower on CPU).
     top = jnp.iinfo(jnp.int32).max
     priority = (words >> 1).astype(jnp.int32)
     priority = jnp.where(valid, jnp.minimum(priority, top - 1), top)
     chosen = valid & (priority <= nth_smallest(priority, n))
-    rank = jnp.cumsum(chosen) - 1  # kept[r] is the chosen slot of rank r < n
-    kept = jnp.full(n, 2 * n).at[jnp.where(chosen, rank, n)].set(jnp.arange(2 * n), mode="drop")
+    rank = jax.lax.associative_scan(jnp.add, chosen.astype(jnp.int32)) - 1  # kept[r]: the chosen slot of rank r
+    kept = jnp.zeros(n, jnp.int32).at[jnp.where(chosen, rank, n)].set(jnp.arange(2 * n, dtype=jnp.int32), mode="drop")
     j = jnp.arange(n)
     # The deficit's uniform survivors reuse the first n words: priorities matter
     # only when m > n, the fill only when m < n.
     fill = uniform_below(words[:n], jnp.maximum(m, 1))
-    slot = jnp.where(j < m, kept, kept[fill])  # a deficit: copies of uniform survivors
-    source = jnp.where(m > 0, unit[slot], j)  # extinction: keep the population
+    slot = kept[jnp.where(j < m, j, fill)]  # a deficit: copies of uniform survivors
+    source = jnp.where(m > 0, slot - n * (slot >= n), j)  # extinction: keep the population
     return source, (j >= m) & (m > 0), m
 
 

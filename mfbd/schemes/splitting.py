@@ -55,8 +55,10 @@ from mfbd.schemes.base import (
     check_particles,
     effective_sample_size,
     fixed_order,
+    fold_in_key,
     lineage_counts,
     lineage_counts_uniform,
+    split_key,
     uniform_log_weights,
 )
 from mfbd.schemes.schedules import RateSchedule
@@ -235,7 +237,7 @@ def build_scheme(
         if not noisy:
             return None
         leaves, treedef = jax.tree_util.tree_flatten(particles)
-        keys = jax.random.split(key, len(leaves))
+        keys = split_key(key, len(leaves))
         scale = noise_scale(noise, step, dt)
         xi = [
             (scale * jax.random.normal(k, p.shape, p.dtype)).astype(p.dtype) for p, k in zip(leaves, keys, strict=True)
@@ -254,7 +256,7 @@ def build_scheme(
         if xi is not None:
             particles = jax.tree_util.tree_map(jnp.add, particles, xi)
         if heun:
-            predicted = evaluate(jax.random.fold_in(k_data, 3), state._replace(particles=particles))
+            predicted = evaluate(fold_in_key(k_data, 3), state._replace(particles=particles))
             mean_grad = jax.tree_util.tree_map(lambda a, b: (a + b) / 2, grad, predicted.grad_potential)
             particles = add(state.particles, mean_grad, dt)
             if xi is not None:
@@ -280,23 +282,32 @@ def build_scheme(
             particles, opt_state = move(k_noise, k_data, state)
         return evaluate(k_data, state._replace(particles=particles, opt_state=opt_state))
 
+    def census(state: State):
+        """``(lineages, effective_lineages)`` of ``state`` (:func:`~mfbd.schemes.base.lineage_counts`)."""
+        w = jax.nn.softmax(state.log_weights)
+        if reaction is None or not copies:
+            return jnp.sum(w > 0).astype(jnp.int32), effective_sample_size(w)
+        if equal_weights:
+            return lineage_counts_uniform(state.lineage, w.dtype)
+        return lineage_counts(state.lineage, w)
+
     def step(key, state: State):
         evaluate.take()  # a fresh tally for this trace
-        k_noise, k_data, k_react = jax.random.split(key, 3)
+        k_noise, k_data, k_react = split_key(key, 3)
         if splitting == "lie":
             weights = jax.nn.softmax(state.log_weights)
             moved = transported(k_noise, k_data, state)
             new, killed, born, clipped = react(k_react, moved, dt)
         else:
             half = dt / 2 if _checks._is_concrete(dt) else dt * 0.5
-            first, killed, born, clipped = react(jax.random.fold_in(k_react, 1), state, half)
-            first = evaluate(jax.random.fold_in(k_data, 2), first)
+            first, killed, born, clipped = react(fold_in_key(k_react, 1), state, half)
+            first = evaluate(fold_in_key(k_data, 2), first)
             weights = jax.nn.softmax(first.log_weights)
             moved = transported(k_noise, k_data, first)
             new, killed_2, born_2, clipped_2 = react(k_react, moved, half)
             killed, born, clipped = killed + killed_2, born + born_2, clipped + clipped_2
         if gradient == "fresh":
-            new = evaluate(jax.random.fold_in(k_data, 1), new)
+            new = evaluate(fold_in_key(k_data, 1), new)
         energy = moved.energy
         valid = rate.valid(state.step) if reaction is not None else None
         if valid is not None:  # a schedule's negative or non-finite α poisons the state (module schedules)
@@ -304,14 +315,8 @@ def build_scheme(
             poisoned = {name: jnp.where(valid, getattr(new, name), jnp.nan) for name in ("log_weights", "energy")}
             new = new._replace(**poisoned)
         new = new._replace(step=state.step + 1)
-        w = jax.nn.softmax(new.log_weights)
-        ess = effective_sample_size(w)
-        if reaction is None or not copies:
-            lineages, effective = jnp.sum(w > 0).astype(jnp.int32), ess
-        elif equal_weights:
-            lineages, effective = lineage_counts_uniform(new.lineage, ess.dtype)
-        else:
-            lineages, effective = lineage_counts(new.lineage, w)
+        ess = effective_sample_size(jax.nn.softmax(new.log_weights))
+        lineages, effective = census(new)
         info = Info(
             time=(new.step * dt).astype(energy.dtype),
             energy=energy,
@@ -331,4 +336,4 @@ def build_scheme(
         reacts=reaction is not None, reaction_order=reaction_order, transport=transport, noisy=noisy,
         optimizer=optimizer, gradient=gradient, splitting=splitting, integrator=integrator,
     )  # fmt: skip
-    return Scheme(init, step, fixed_order(order))
+    return Scheme(init, step, fixed_order(order), census)

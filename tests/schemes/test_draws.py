@@ -8,9 +8,11 @@ import pytest
 
 from mfbd.schemes.base import (
     _threefry2x32,
+    fold_in_key,
     lineage_counts,
     lineage_counts_uniform,
     random_words,
+    split_key,
     uniform_below,
     unit_interval,
 )
@@ -26,6 +28,23 @@ def test_block_function_is_jax_threefry():
     i = jnp.arange(4097, dtype=jnp.uint32)
     x0, x1 = _threefry2x32(k[0], k[1], jnp.zeros_like(i), i)
     np.testing.assert_array_equal(x0 ^ x1, jax.random.bits(key, (4097,), jnp.uint32))
+
+
+def test_split_and_fold_in_are_jax_randoms_bit_for_bit():
+    for seed in (0, 7, 2**31 - 1):
+        key = jax.random.key(seed)
+        for num in (1, 3, 8):
+            want = jax.random.key_data(jax.random.split(key, num))
+            np.testing.assert_array_equal(jax.random.key_data(split_key(key, num)), want)
+        for data in (0, 1, 12345, 2**32 - 1):
+            want = jax.random.key_data(jax.random.fold_in(key, jnp.uint32(data)))
+            np.testing.assert_array_equal(jax.random.key_data(fold_in_key(key, jnp.uint32(data))), want)
+    keys = jax.random.split(jax.random.key(3), 4)  # under jit and vmap, an int32 step as the data
+    got = jax.jit(jax.vmap(lambda k: split_key(fold_in_key(k, jnp.int32(9)), 3)))(keys)
+    want = jax.vmap(lambda k: jax.random.split(jax.random.fold_in(k, 9), 3))(keys)
+    np.testing.assert_array_equal(jax.random.key_data(got), jax.random.key_data(want))
+    raw = jax.random.PRNGKey(5)  # a raw uint32 key goes to jax.random
+    np.testing.assert_array_equal(split_key(raw, 2), jax.random.split(raw, 2))
 
 
 def test_words_are_uniform_and_independent_of_the_size():
