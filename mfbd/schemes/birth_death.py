@@ -120,7 +120,9 @@ def rebalance_sources(key, kill, duplicate, words=None):
     top = jnp.iinfo(jnp.int32).max
     priority = (words >> 1).astype(jnp.int32)
     priority = jnp.where(valid, jnp.minimum(priority, top - 1), top)
-    chosen = valid & (priority <= nth_smallest(priority, n))
+    # The barrier keeps XLA from fusing the bisection's 31 passes into the scan's slices: jax 0.12.1's CPU
+    # compiler then takes time exponential in the passes (it never finished at n = 16).
+    chosen = valid & (priority <= jax.lax.optimization_barrier(nth_smallest(priority, n)))
     rank = jax.lax.associative_scan(jnp.add, chosen.astype(jnp.int32)) - 1  # kept[r]: the chosen slot of rank r
     kept = jnp.zeros(n, jnp.int32).at[jnp.where(chosen, rank, n)].set(jnp.arange(2 * n, dtype=jnp.int32), mode="drop")
     j = jnp.arange(n)
