@@ -14,7 +14,7 @@ FILES = {
     ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
     for p in (ROOT / "mfbd").rglob("*.py")
 }
-CORE = ("mfbd.problems", "mfbd.schemes", "mfbd.pde", "mfbd.simulate", "mfbd.sharding", "mfbd._checks")
+CORE = ("mfbd.problems", "mfbd.schemes", "mfbd.pde", "mfbd.simulate", "mfbd.sharding", "mfbd._checks", "mfbd._random")
 #: Deprecated alias modules (one release): each only points at its new home.
 ALIASES = {
     "mfbd._toml",

@@ -8,7 +8,8 @@ steps per call through :func:`mfbd.simulate.run_chunk`; calls are timed round-ro
 (:func:`experiments.benchmarks.common.interleaved`; wall-clock, or process CPU time of all threads
 with ``--cpu``, steadier on a shared machine) and each ratio is the median over rounds.
 
-Rows: every birth–death arm over the Langevin step (target ≤ 8 for the full KDE at fixed h and for the
+Rows: every birth–death arm over the Langevin step (target ≤ 8 for the full KDE at fixed h, in float64 and with
+its kernel in float32 (``kernel_dtype="float32"``), and for the
 subsampled density estimate ``neighbours=p``), ``langevin+kde pass`` (Langevin plus one evaluation of
 the full KDE, never used by a scheme: the floor of any full-KDE arm), the median bandwidth over the
 fixed-h step (target ≤ 1.5), the "kl" rate, the leave-one-out option and ``untiled`` (``block_size
@@ -54,6 +55,8 @@ def arms(target):
     out["bd pde h=1 leave-one-out"] = mfbd.birth_death(
         sampling(target, bandwidth=H, leave_one_out=True), DT, 1.0, noise=1.0
     )
+    low = sampling(target, bandwidth=H, kernel_dtype="float32")
+    out["bd pde h=1 float32 kernel"] = mfbd.birth_death(low, DT, 1.0, noise=1.0)
     for p in NEIGHBOURS:
         out[f"bd pde h=1 p={p}"] = mfbd.birth_death(sampling(target, bandwidth=H, neighbours=p), DT, 1.0, noise=1.0)
     return out
@@ -78,7 +81,7 @@ def mmd_bias(target, dtype, steps):
     arm: rows of the mean ± standard error over the seeds and the mean paired difference to the full KDE."""
     observe = sampling_observer(target, jax.random.key(12345), 2000)
     keys = jax.random.split(jax.random.key(0), SEEDS)
-    names = ["bd pde h=1", *(f"bd pde h=1 p={p}" for p in NEIGHBOURS)]
+    names = ["bd pde h=1", "bd pde h=1 float32 kernel", *(f"bd pde h=1 p={p}" for p in NEIGHBOURS)]
     schemes = arms(target)
     final = {}
     for name in names:
@@ -132,6 +135,12 @@ def estimate_accuracy(target, dtype, keys: int = 200):
                 "relative to": "sd of log ρ̂ over the cloud",
                 "scale": float(full.std()),
             }
+        if dtype == jnp.float64:  # the float32 kernel's rounding (deterministic: sd over the particles)
+            low = sampling(target, bandwidth=H, kernel_dtype="float32").evaluate(x, w).potential
+            diff = np.asarray(low + jax.vmap(target.log_density)(x) - full)
+            rows.append({"cloud": cloud, "estimate": "log ρ̂, float32 kernel", "bias": float(diff.mean())})
+            spread = {"sd": float(diff.std()), "relative to": "sd of log ρ̂ over the cloud"}
+            rows[-1] |= spread | {"scale": float(full.std())}
         sq = np.sum((np.asarray(x)[:, None] - np.asarray(x)[None]) ** 2, -1)[~np.eye(N, dtype=bool)]
         exact = np.sqrt(np.median(sq) / (2 * np.log(N)))
         hs = np.asarray(
@@ -160,7 +169,7 @@ def main(argv=None):
         return Row(benchmark="sampling_cost", case=name, value=value, unit="ms/step", baseline=baseline,
                    baseline_value=base_value, ratio=t.ratio(name, baseline), target=target_)  # fmt: skip
 
-    targets = {fixed: "<= 8"} | {f"{fixed} p={p}": "<= 8" for p in NEIGHBOURS}
+    targets = {fixed: "<= 8", f"{fixed} float32 kernel": "<= 8"} | {f"{fixed} p={p}": "<= 8" for p in NEIGHBOURS}
     rows = [row(name, base, targets.get(name, "")) for name in t.times]
     rows.append(row("bd pde median", fixed, "<= 1.5"))
     columns = ("case", "value", "unit", "baseline", "ratio", "target")

@@ -11,6 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mfbd._random import uniform_below
+
 __all__ = ["median_bandwidth"]
 
 
@@ -28,13 +30,6 @@ def _weighted_median(values, weights, sweeps: int = 40):
     return jax.lax.fori_loop(0, sweeps, bisect, (jnp.zeros((), values.dtype), jnp.max(values)))[1]
 
 
-def _below(bits, m: int):
-    """⌊bits·m/2³²⌋ ∈ {0, ..., m - 1} for uint32 ``bits`` and m < 2¹⁶, in 32-bit integers (the high word of the
-    product from its 16-bit halves): a uniform integer up to a relative bias of m/2³²."""
-    high, low = bits >> 16, bits & 0xFFFF
-    return ((high * m + ((low * m) >> 16)) >> 16).astype(jnp.int32)
-
-
 def _random_pairs(key, n: int, num_pairs: int):
     """``num_pairs`` uniform ordered pairs i ≠ j of {0, ..., n - 1} (one 32-bit draw per index for n < 2¹⁶:
     ``randint`` costs about twice as much on CPU)."""
@@ -43,8 +38,8 @@ def _random_pairs(key, n: int, num_pairs: int):
         i = jax.random.randint(k_i, (num_pairs,), 0, n)
         return i, (i + jax.random.randint(k_j, (num_pairs,), 1, n)) % n
     bits = jax.random.bits(key, (2, num_pairs), jnp.uint32)
-    i = _below(bits[0], n)
-    return i, (i + 1 + _below(bits[1], n - 1)) % n
+    i = uniform_below(bits[0], n)
+    return i, (i + 1 + uniform_below(bits[1], n - 1)) % n
 
 
 def median_bandwidth(particles, weights, key=None, num_pairs: int = 4096):

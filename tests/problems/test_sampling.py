@@ -305,22 +305,49 @@ def test_sampled_median_bandwidth_estimates_the_exact_median():
     assert 0 < hs.std() < 0.05 * exact
 
 
-def test_pair_indices_are_the_high_word_of_a_64_bit_product():
-    """The sampled median's index draw ⌊b·m/2³²⌋ from 16-bit halves equals numpy's uint64 product, and its
-    ordered pairs i ≠ j cover every index."""
-    from mfbd.problems.bandwidth import _below, _random_pairs
+def test_sampled_pairs_are_distinct_and_cover_every_index():
+    """The sampled median's ordered pairs i ≠ j (indices by :func:`mfbd._random.uniform_below`, tested in
+    tests/schemes/test_draws.py) cover every index."""
+    from mfbd.problems.bandwidth import _random_pairs
 
-    bits = jax.random.bits(jax.random.key(5), (20_000,), jnp.uint32)
-    for m in (2, 500, 2**16 - 1):
-        want = (np.asarray(bits).astype(np.uint64) * np.uint64(m)) >> np.uint64(32)
-        np.testing.assert_array_equal(np.asarray(_below(bits, m)), want.astype(np.int64))
     i, j = (np.asarray(a) for a in _random_pairs(jax.random.key(6), 50, 4_000))
     assert np.all(i != j) and set(i) == set(j) == set(range(50))
+
+
+def test_float32_kernel_is_the_float64_estimate_to_float32_rounding():
+    """kernel_dtype="float32" in a float64 run: V, ∇U and E of both rates, tiled and row-blocked, against
+    numpy in float64, to a bound from float32's unit roundoff u = 6e-8 (each kernel value off by about
+    u·(2 + ‖θ_i - θ_j‖²/h²), ≤ 100u here); a unit whose weight is below float32's range (1e-50 of the
+    others') keeps its own term: its ρ̂ is the float64 one, not a flushed zero."""
+    n, d = 130, 2
+    rng = np.random.default_rng(7)
+    x = jnp.asarray(rng.normal(size=(n, d)) * 2.0 + 3.0)
+    w = np.full(n, 1.0)
+    w[5], x = 1e-50, x.at[5].set(jnp.array([40.0, 40.0]))  # isolated, and tiny
+    w = jnp.asarray(w / w.sum())
+    xn, wn = np.asarray(x), np.asarray(w)
+    k = np.exp(-((xn[:, None] - xn[None]) ** 2).sum(-1) / (2 * H * H)) / (2 * np.pi * H * H)
+    log_pi = np.asarray(jax.vmap(TARGET.log_density)(x))
+    rho = k @ wn
+    want = {"pde": np.log(rho) - log_pi, "kl": np.log(rho) + k @ (wn / rho) - 1.0 - log_pi}
+    for rate in ("pde", "kl"):
+        for block in (1024, 16):
+            full = sampling(TARGET, bandwidth=H, rate=rate, block_size=block)
+            low = sampling(TARGET, bandwidth=H, rate=rate, block_size=block, kernel_dtype="float32")
+            ev, ref = low.evaluate(x, w), full.evaluate(x, w)
+            assert ev.potential.dtype == jnp.float64 and np.any(ev.potential != ref.potential)  # float32 sums
+            np.testing.assert_allclose(ev.potential, want[rate], rtol=0, atol=100 * 6e-8, err_msg=f"{rate} {block}")
+            np.testing.assert_allclose(ev.energy, ref.energy, rtol=0, atol=100 * 6e-8)
+            chex.assert_trees_all_close(ev.grad_potential, ref.grad_potential, rtol=1e-14)
+    sampled = sampling(TARGET, bandwidth=H, neighbours=n, kernel_dtype="float32").evaluate(x, w, jax.random.key(1))
+    np.testing.assert_allclose(sampled.potential, want["pde"], rtol=0, atol=100 * 6e-8)
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
+        ({"kernel_dtype": "float16"}, "unknown kernel_dtype 'float16'; choose one of 'float32'"),
+        ({"kernel_dtype": "float32", "leave_one_out": True}, "does not combine with leave_one_out"),
         ({"neighbours": 1}, "neighbours must be at least 2"),
         ({"neighbours": 2.5}, "neighbours must be a positive integer"),
         ({"neighbours": 8, "rate": "kl"}, "work with rate='pde', transport='langevin' only"),

@@ -6,16 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mfbd.schemes.base import (
-    _threefry2x32,
-    fold_in_key,
-    lineage_counts,
-    lineage_counts_uniform,
-    random_words,
-    split_key,
-    uniform_below,
-    unit_interval,
-)
+from mfbd._random import _threefry2x32, fold_in_key, random_words, split_key, uniform_below, unit_interval
+from mfbd.schemes.base import lineage_counts, lineage_counts_uniform
 from mfbd.schemes.birth_death import nth_smallest, rebalance_sources
 
 
