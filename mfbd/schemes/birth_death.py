@@ -81,20 +81,13 @@ def nth_smallest(values, n: int):
     a bitwise bisection: t is the largest value with #{v < t} < n, fixed one bit at a time from the top.
 
     31 fused compare-and-count passes over the array, no sort (on CPU a sort of 2n elements costs ~2x).
-    Each count is a float32 matrix-vector product (exact below 2²⁴ values; ~2x faster on CPU than
-    XLA's integer row sum, which it splits in two reductions).
+    (Counting with float32 matrix-vector products is ~2x faster alone, but made XLA 0.10.1 compile
+    experiment 1's chunk in 15 s instead of 4 s.)
     """
-    size = values.shape[-1]
-
-    def count(below):
-        if size < 2**24:
-            return below.astype(jnp.float32) @ jnp.ones(size, jnp.float32)
-        return jnp.sum(below, axis=-1)
-
     cut = jnp.zeros(values.shape[:-1], values.dtype)
     for bit in range(30, -1, -1):
         trial = cut | np.int32(1 << bit)
-        cut = jnp.where(count(values < trial[..., None]) < n, trial, cut)
+        cut = jnp.where(jnp.sum(values < trial[..., None], axis=-1) < n, trial, cut)
     return cut
 
 
