@@ -2,7 +2,9 @@
 
 Four-mode mixture (N = 500, Δt = 0.01, all particles in mode 1) and the 2-D Gaussian of study (a)
 (n = 1000, μ₀ = N((3, 3), I/4)). Langevin runs long enough to reach its plateau (t = 300 on the
-four modes, 20 on the Gaussian), birth–death Langevin (scheme A, "pde" rate, α = 1) to t = 10 / 6.
+four modes, 20 on the Gaussian), birth–death Langevin (scheme A, "pde" rate, α = 1) to t = 10 / 6; on
+the four modes at h = 1, 0.3, the median width, h = 1 with ``neighbours=32`` and h = 1 with its kernel in
+float32 (``kernel_dtype="float32"``).
 Every record carries the cost columns: ``grad_evals`` (∇U at one particle: n per step for every
 arm, so equal ∇U evaluations is equal t here), ``kernel_evals`` (K_h pairs: n² per step for the full
 KDE, n(p - 1) with ``neighbours=p``, 0 for Langevin) and ``seconds``, the wall-clock of the steps at
@@ -43,8 +45,9 @@ def cases(smoke: bool):
     gauss = gaussian(dim=2, covariance=COV, init_mean=[3.0, 3.0])
     scale = 50 if smoke else 1
     out = {}
+    four_arms, four_metrics = (1.0, 0.3, "median", "p=32", "f32"), ("mmd2", "w1", "mean_error", "cov_error")
     for name, target, n, t_lan, t_bd, bandwidths, metrics in (
-        ("four_modes", four, 500, 300.0, 10.0, (1.0, 0.3, "median", "p=32"), ("mmd2", "w1", "mean_error", "cov_error")),
+        ("four_modes", four, 500, 300.0, 10.0, four_arms, four_metrics),
         ("gaussian", gauss, 1000, 20.0, 6.0, ("median", 0.5), ("mean_error", "cov_error")),
     ):
         n = 50 if smoke else n
@@ -55,8 +58,9 @@ def cases(smoke: bool):
         arms = {"langevin": (plain, mfbd.gradient_flow(plain.meta.transport_only, DT, noise=1.0), steps)}
         for h in bandwidths:
             p = 32 if h == "p=32" else None
-            problem = sampling(target, bandwidth=1.0 if p else h, neighbours=p)
-            label = f"bd h=1 p={p}" if p else f"bd h={h}"
+            low = "float32" if h == "f32" else None
+            problem = sampling(target, bandwidth=1.0 if p or low else h, neighbours=p, kernel_dtype=low)
+            label = f"bd h=1 p={p}" if p else "bd h=1 float32 kernel" if low else f"bd h={h}"
             arms[label] = (problem, mfbd.birth_death(problem, DT, 1.0, noise=1.0), round(t_bd / DT / scale))
         out[name] = (target, n, observe, metrics, arms)
     return out
