@@ -120,6 +120,7 @@ def test_every_target_parameter_is_a_config_key():
         "transport",
         "block_size",
         "kl",
+        "kernel_dtype",
     }
     for name, keys in TARGET_PARAMETERS.items():
         assert set(keys) <= set(_PARAMETER_FIELDS), name
@@ -139,6 +140,9 @@ def test_config_builds_the_target_it_names(tmp_path):
     (tmp_path / "w.toml").write_text(SMALL)
     five = load(str(tmp_path / "w.toml"), ["problem.b=5"])
     assert make_problem(five.problem, 16, True).meta.target.params == {"b": 5.0, "tilt": 0.2}
+    low = load(str(tmp_path / "w.toml"), ['problem.kernel_dtype="float32"'])
+    assert make_problem(low.problem, 16, True).meta.kernel_dtype == "float32"
+    assert make_problem(five.problem, 16, True).meta.kernel_dtype is None
 
 
 def test_observer_matches_the_library_metrics_on_a_fixed_reference():

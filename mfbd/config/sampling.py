@@ -10,6 +10,7 @@
     rate = "pde"               # or "kl"
     transport = "langevin"     # run the arms with noise = 1 (or "blob", with noise = 0)
     kl = false                 # true: also record the column kl, a k-NN estimate of KL(μ‖π)
+    kernel_dtype = "float32"   # optional, in a float64 run: the density estimate's kernel sums in float32
 
 The target's parameters are keys of ``[problem]`` beside the sampling options;
 each belongs to one target (``b`` and ``tilt`` to the double well; ``mean``,
@@ -91,6 +92,8 @@ class Sampling:
     the diffusion is the noise), ``"blob"`` for ``noise = 0``.
 
     Attributes:
+      kernel_dtype: ``"float32"``: the density estimate's kernel values and sums in float32 in a float64 run
+        (:func:`~mfbd.problems.sampling`; about half the cost of a step's exponentials); unset: the run's dtype.
       kl: also record the column ``kl``, the k-NN estimate of KL(μ‖π) of :func:`~mfbd.problems.kl_observer`
         (equally weighted particles only: no ``conic`` arm, ``reweighting`` only with ``resample_below = 1``).
     """
@@ -102,6 +105,7 @@ class Sampling:
     transport: str = field(_DEFAULTS["transport"].default, choices=TRANSPORTS)
     block_size: int = field(_DEFAULTS["block_size"].default, check="positive")
     kl: bool = False
+    kernel_dtype: str | None = field(None, choices=("float32",))
     # the targets' parameters (None: the target's default)
     mean: tuple[float, ...] | None = None
     covariance: Matrix | None = None
@@ -155,6 +159,7 @@ def build_sampling(problem: Sampling, x64: bool) -> Problem:
                 rate=problem.rate,
                 transport=problem.transport,
                 block_size=problem.block_size,
+                kernel_dtype=problem.kernel_dtype,
             )
         except ValueError as e:
             raise ValueError(f"target {problem.target!r}: {e}") from None

@@ -109,14 +109,14 @@ def rebalance_sources(key, kill, duplicate, words=None):
     # them when m < n). They are taken in index order, so that a step without
     # events changes nothing. (Only a tie at the cut, probability ~2n/2³¹, breaks
     # by index.) No sort: the cut by bisection, the chosen slots compacted by
-    # their running count (a log-depth scan: XLA's cumsum is ~3x slower on CPU).
+    # their running count.
     top = jnp.iinfo(jnp.int32).max
     priority = (words >> 1).astype(jnp.int32)
     priority = jnp.where(valid, jnp.minimum(priority, top - 1), top)
-    # The barrier keeps XLA from fusing the bisection's 31 passes into the scan's slices: jax 0.12.1's CPU
-    # compiler then takes time exponential in the passes (it never finished at n = 16).
+    # The barrier keeps XLA from fusing the bisection's 31 passes into their consumers: with a log-depth scan
+    # in place of cumsum, jax 0.12.1's and 0.10.1's CPU compilers took time exponential in the passes.
     chosen = valid & (priority <= jax.lax.optimization_barrier(nth_smallest(priority, n)))
-    rank = jax.lax.associative_scan(jnp.add, chosen.astype(jnp.int32)) - 1  # kept[r]: the chosen slot of rank r
+    rank = jnp.cumsum(chosen.astype(jnp.int32)) - 1  # kept[r]: the chosen slot of rank r
     kept = jnp.zeros(n, jnp.int32).at[jnp.where(chosen, rank, n)].set(jnp.arange(2 * n, dtype=jnp.int32), mode="drop")
     j = jnp.arange(n)
     # The deficit's uniform survivors reuse the first n words: priorities matter
