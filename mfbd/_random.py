@@ -30,6 +30,12 @@ def _threefry2x32(k0, k1, x0, x1):
     return x0, x1
 
 
+def _is_threefry(key: jax.Array) -> bool:
+    """Whether ``key`` is a typed key of JAX's Threefry-2x32 implementation."""
+    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    return typed and str(jax.random.key_impl(key)) in ("threefry2x32", "PRNGImpl(threefry2x32)")
+
+
 def random_words(key: jax.Array, size: int) -> jax.Array:
     """``[size]`` uniform uint32 words, one Threefry-2x32 pass for the whole reaction.
 
@@ -40,11 +46,7 @@ def random_words(key: jax.Array, size: int) -> jax.Array:
     A key of another PRNG implementation seeds the block function with
     ``jax.random.bits(key, (2,))``.
     """
-    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    if typed and str(jax.random.key_impl(key)) in ("threefry2x32", "PRNGImpl(threefry2x32)"):
-        k = jax.random.key_data(key)
-    else:
-        k = jax.random.bits(key, (2,), jnp.uint32)
+    k = jax.random.key_data(key) if _is_threefry(key) else jax.random.bits(key, (2,), jnp.uint32)
     count = jnp.arange((size + 1) // 2, dtype=jnp.uint32)
     x0, x1 = _threefry2x32(k[0], k[1], count, jnp.zeros_like(count))
     return jnp.stack([x0, x1], axis=1).reshape(-1)[:size]
@@ -53,10 +55,7 @@ def random_words(key: jax.Array, size: int) -> jax.Array:
 def _threefry_words(key: jax.Array):
     """The two uint32 words of a typed Threefry key whose split and fold_in are the block function on
     (0, c) (``jax_threefry_partitionable``, JAX's default), else None."""
-    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    if not typed or str(jax.random.key_impl(key)) not in ("threefry2x32", "PRNGImpl(threefry2x32)"):
-        return None
-    if not jax.config.jax_threefry_partitionable:
+    if not _is_threefry(key) or not jax.config.jax_threefry_partitionable:
         return None
     return jax.random.key_data(key)
 
