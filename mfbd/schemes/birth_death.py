@@ -113,8 +113,9 @@ def rebalance_sources(key, kill, duplicate, words=None):
     top = jnp.iinfo(jnp.int32).max
     priority = (words >> 1).astype(jnp.int32)
     priority = jnp.where(valid, jnp.minimum(priority, top - 1), top)
-    # The barrier keeps XLA from fusing the bisection's 31 passes into their consumers: with a log-depth scan
-    # in place of cumsum, jax 0.12.1's and 0.10.1's CPU compilers took time exponential in the passes.
+    # The barrier keeps XLA from fusing the bisection's 31 passes into their consumers, a guard: fused into a
+    # log-depth scan they made jax 0.12.1's and 0.10.1's CPU compile time exponential in the passes. After
+    # cumsum it changes neither the values nor, within noise, the compile time (n = 8 ... 200, both jax).
     chosen = valid & (priority <= jax.lax.optimization_barrier(nth_smallest(priority, n)))
     rank = jnp.cumsum(chosen.astype(jnp.int32)) - 1  # kept[r]: the chosen slot of rank r
     kept = jnp.zeros(n, jnp.int32).at[jnp.where(chosen, rank, n)].set(jnp.arange(2 * n, dtype=jnp.int32), mode="drop")
