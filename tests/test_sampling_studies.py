@@ -173,3 +173,22 @@ def test_double_well_mechanism_smoke(tmp_path):
     folder = tmp_path / "double_well_mechanism"
     assert [r["arm"] for r in read_rows(folder / "growth.csv")] == ["langevin", "bd_langevin"]
     assert len(read_rows(folder / "growth_mechanism.csv")) == 1 and (folder / "growth.md").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_double_well_arm_stopped_once_settled_reads_as_the_capped_run(monkeypatch):
+    """An arm that stops after the first chunk in which every seed is within tol of m* gives the τ, interval and
+    first crossings of the same arm run to its cap (every bootstrap resample had reached m* by then)."""
+    import jax
+
+    from experiments.sampling import double_well_mechanism as study
+
+    rows = {}
+    with jax.enable_x64(True):
+        for chunk in (50, 10**6):
+            monkeypatch.setattr(study, "CHUNK", chunk)
+            rows[chunk] = study.run_arm("both", 200, 3.0, "bd_langevin", 3.0, 3, np.random.default_rng(0))[0]
+    stopped, capped = rows[50], rows[10**6]
+    assert stopped["t_end"] < 3.0 == capped["t_end"]
+    keys = ("tau", "tau_lo", "tau_hi", "first_cross_median", "first_cross_lo", "first_cross_hi", "never_crossed")
+    assert {k: stopped[k] for k in keys} == {k: capped[k] for k in keys}

@@ -22,13 +22,16 @@ def out_dir(study: str, root: pathlib.Path | None = None) -> pathlib.Path:
     return path
 
 
-def ensemble(scheme, problem, n, seeds, steps, record_every, observe):
+def ensemble(scheme, problem, n, seeds, steps, record_every, observe, chunk=None, stop=None):
     """Seeds 0..seeds-1 of one arm as one ``jit(vmap)`` program (:func:`experiments.common.ensemble`, the
-    runner's seeding), timed: ``(trace, seconds, states)``, the trace ``{field: [seeds, records]}`` from the
-    first recorded step (the start, record 0, left out), the wall time with compilation.
+    runner's seeding; ``chunk`` and ``stop`` as there), timed: ``(trace, seconds, states)``, the trace
+    ``{field: [seeds, records]}`` from the first recorded step (the start, record 0, left out), the wall time
+    with compilation.
     """
     start = time.perf_counter()
-    states, trace = common.ensemble(scheme, problem, n, range(seeds), steps, record_every, observe=observe)
+    states, trace = common.ensemble(
+        scheme, problem, n, range(seeds), steps, record_every, observe=observe, chunk=chunk, stop=stop
+    )
     states = jax.block_until_ready(states)
     return {k: v[:, 1:] for k, v in trace.items()}, time.perf_counter() - start, states
 
