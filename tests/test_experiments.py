@@ -170,3 +170,17 @@ def test_ensemble_is_init_ensemble_then_run_chunk_in_any_chunking():
     np.testing.assert_array_equal(whole["energy"][:, 0], jax.device_get(states.energy))
     _, stopped = ensemble(scheme, problem, 8, [4, 7], 20, 5, chunk=10, stop=lambda trace: True)
     assert stopped["energy"].shape == (2, 3)  # the start and the first chunk's two records
+
+
+@pytest.mark.slow
+def test_double_well_step_cost_rows():
+    """`sampling_cost --part double_well`'s timings: one row per arm at each n, Langevin the unit."""
+    import time
+
+    from experiments.benchmarks.sampling_cost import double_well_timings
+
+    with jax.enable_x64(True):
+        rows = double_well_timings(1, time.perf_counter, (16,))
+    assert [(r["case"], r["n"]) for r in rows] == [("dw langevin", 16), ("dw bd h=0.15", 16),
+                                                   ("dw reweighting h=0.15", 16)]  # fmt: skip
+    assert rows[0]["ratio to Langevin"] == 1.0 and all(r["ms/step"] > 0 for r in rows)

@@ -14,7 +14,8 @@ subsampled density estimate ``neighbours=p``), ``langevin+kde pass`` (Langevin p
 the full KDE, never used by a scheme: the floor of any full-KDE arm), the median bandwidth over the
 fixed-h step (target ≤ 1.5), the "kl" rate, the leave-one-out option and ``untiled`` (``block_size
 = n − 1``: the n² exponentials of the row-blocked sums instead of the ≈ n²/2 of the symmetric kernel tiles) as
-context; the double well's step at n = 100 (study (b)). Then the accuracy of the cheaper estimates: on a
+context; the double well's step at n = 100 and 1 000 (studies (b), (b2); alone with ``--part double_well``).
+Then the accuracy of the cheaper estimates: on a
 fixed cloud (the start, mode 1, and 500 exact draws of π) the mean and sd over 200 keys of log ρ̂_p(θ_i)
 − log ρ̂(θ_i) and the median bandwidth's estimate against the exact median of all pairs; and on the
 dynamics, MMD² to π at t = 10 (1 000 steps; t = 1 with ``--smoke``) of birth–death Langevin with
@@ -98,22 +99,26 @@ def mmd_bias(target, dtype, steps):
     return rows
 
 
-def double_well_timings(repeats, clock):
-    """The double-well study's step (n = 100, h = 0.15, 8 seeds, 1-D): Langevin, BD-Langevin, reweighting."""
+def double_well_timings(repeats, clock, sizes=(100, 1000)):
+    """The double-well studies' step ((b), (b2): h = 0.15, 16 seeds vmapped, 1-D, b = 4) at each n of ``sizes``:
+    Langevin, BD-Langevin, reweighting, 100 steps per call, no records."""
     target = make_target("double_well", b=4.0)
     problem = sampling(target, bandwidth=0.15)
-    schemes = {"dw langevin": mfbd.gradient_flow(problem.meta.transport_only, DT, noise=1.0)}
-    schemes["dw bd h=0.15"] = mfbd.birth_death(problem, DT, 1.0, noise=1.0)
-    schemes["dw reweighting h=0.15"] = mfbd.reweighting(problem, DT, 1.0, noise=1.0)
-    keys = jax.random.split(jax.random.key(0), 8)
-    calls = {}
-    for name, scheme in schemes.items():
-        states = jax.jit(jax.vmap(lambda k, s=scheme: s.init(target.init_particles(k, 100))))(keys)
-        run = jax.jit(jax.vmap(run_chunk(scheme, 1, 100, lambda s: {})))
-        calls[name] = lambda run=run, states=states: run(keys, states)
-    t = interleaved(calls, repeats, clock)
-    return [{"case": name, "ms/step": t.median(name) / 100 * 1e3, "ratio to Langevin": t.ratio(name, "dw langevin")}
-            for name in schemes]  # fmt: skip
+    keys = jax.random.split(jax.random.key(0), 16)
+    rows = []
+    for n in sizes:
+        schemes = {"dw langevin": mfbd.gradient_flow(problem.meta.transport_only, DT, noise=1.0)}
+        schemes["dw bd h=0.15"] = mfbd.birth_death(problem, DT, 1.0, noise=1.0)
+        schemes["dw reweighting h=0.15"] = mfbd.reweighting(problem, DT, 1.0, noise=1.0)
+        calls = {}
+        for name, scheme in schemes.items():
+            states = jax.jit(jax.vmap(lambda k, s=scheme, n=n: s.init(target.init_particles(k, n))))(keys)
+            run = jax.jit(jax.vmap(run_chunk(scheme, 1, 100, lambda s: {})))
+            calls[name] = lambda run=run, states=states: run(keys, states)
+        t = interleaved(calls, repeats, clock)
+        rows += [{"case": name, "n": n, "ms/step": t.median(name) / 100 * 1e3,
+                  "ratio to Langevin": t.ratio(name, "dw langevin")} for name in schemes]  # fmt: skip
+    return rows
 
 
 def estimate_accuracy(target, dtype, keys: int = 200):
@@ -156,11 +161,16 @@ def main(argv=None):
     parser.add_argument("--smoke", "--quick", dest="smoke", action="store_true", help="fewer repeats")
     parser.add_argument("--f32", action="store_true", help="float32 instead of float64")
     parser.add_argument("--cpu", action="store_true", help="time process CPU seconds instead of wall-clock")
+    parser.add_argument("--part", choices=("all", "double_well"), default="all", help="only the double well's step")
     args = parser.parse_args(argv)
     clock = time.process_time if args.cpu else time.perf_counter
     jax.config.update("jax_enable_x64", not args.f32)
     dtype = jnp.float32 if args.f32 else jnp.float64
     target = make_target("four_mode_mixture")
+    well = double_well_timings(5 if args.smoke else 15, clock, (100,) if args.smoke else (100, 1000))
+    if args.part == "double_well":
+        print(md_table(well, list(well[0])))
+        return [], [], []
     t = timings(target, dtype, 5 if args.smoke else 15, clock)
     base, fixed = "langevin", "bd pde h=1"
 
@@ -178,7 +188,6 @@ def main(argv=None):
     print(f"n = {N}, d = 2, {SEEDS} seeds vmapped, {STEPS} steps per call, {dtype.__name__}, four-mode target, "
           f"{clock_name}")  # fmt: skip
     print(md_table(table, list(table[0])))
-    well = double_well_timings(5 if args.smoke else 15, clock)
     print(md_table(well, list(well[0])))
     accuracy = estimate_accuracy(target, dtype, 50 if args.smoke else 200)
     print(md_table(accuracy, list(accuracy[0])))
