@@ -174,6 +174,27 @@ def test_a_swallowed_sigint_still_stops_the_run_after_the_chunk(exp1_run, tmp_pa
     _assert_same_run(exp1_run, out)
 
 
+def test_ctrl_c_after_a_chunks_rows_before_its_state_resumes_bit_identical(exp1_run, tmp_path, monkeypatch):
+    """Ctrl-C landing after a chunk's rows were written (the cost columns advanced) and before that chunk's
+    state became the one to checkpoint: the resumed run's passes continue from the checkpointed state's."""
+    from mfbd.runner import loop
+
+    write, calls = loop.Group._write, []
+
+    def write_then_interrupt(self, *args, **kwargs):
+        write(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 3:  # the init record, then two chunks of the first arm
+            raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        m.setattr(loop.Group, "_write", write_then_interrupt)
+        assert main(["run", "exp1_good", *[a for s in EXP1 for a in ("--set", s)], "--out", str(out), "--quiet"]) == 130
+    assert resume_run(out, quiet=True, plot=False) == 0
+    _assert_same_run(exp1_run, out)
+
+
 @pytest.mark.slow
 def test_sigint_to_the_command_then_resume_is_bit_identical(exp1_run, tmp_path):
     """A real Ctrl-C (SIGINT) to `python -m mfbd run` once the first arm has written rows.

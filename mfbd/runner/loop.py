@@ -119,7 +119,7 @@ class Group:
                 raise ConfigError(f'arms.{name}: a dt = "adaptive" arm cannot be swept over {", ".join(fields)}')
             self.arms.append(_Arm(name, arm, fields, values, of_point))
         self.programs: dict = {}
-        self.current = None  # (arm, step, state, failed) after the last chunk written
+        self.current = None  # (arm, step, state, failed, cost) after the last chunk written
         self.failures: list[str] = []
         self.kind = kind_of(cfg.problem)
         self.watch = Watch(self.kind.watch_rise)
@@ -329,7 +329,7 @@ class Group:
             state = self._place(jax.tree_util.tree_unflatten(treedef, saved))
         step = status["step"]
         run_keys = self.run_keys if len(a.values) == 1 else self.run_keys[entry]
-        self.current = (a, step, state, failed)
+        self.current = (a, step, state, failed, self.cost[a.name])
         while step < run.steps:
             length = min(cfg.chunk, run.steps - step)
             new_state, trace = self._program(a, length // run.record_every, step)(params, run_keys, state)
@@ -342,7 +342,7 @@ class Group:
                 self._report(a, run.steps, run.steps - step)  # its remaining steps count as done
                 return
             state, step = new_state, step + length
-            self.current = (a, step, state, failed)
+            self.current = (a, step, state, failed, self.cost[a.name])
             if step % cfg.checkpoint_every == 0 or step == run.steps:
                 self._save(a, step, state, "complete" if step == run.steps else "running", failed)
             self._report(a, step, length)
@@ -385,7 +385,10 @@ class Group:
         """
         if self.current is None:
             return
-        a, step, state, failed = self.current
+        a, step, state, failed, cost = self.current
+        # Ctrl-C may land after a chunk's rows advanced the cost columns and before that chunk's state became
+        # current: checkpoint the cost that goes with the state, so the resumed rows continue it.
+        self.cost[a.name] = cost
         if self.checkpoint.status[a.name]["status"] == "failed":
             return
         steps = self.config.run.steps
