@@ -104,12 +104,12 @@ def double_well_timings(repeats, clock, sizes=(100, 1000)):
     Langevin, BD-Langevin, reweighting, 100 steps per call, no records."""
     target = make_target("double_well", b=4.0)
     problem = sampling(target, bandwidth=0.15)
+    schemes = {"dw langevin": mfbd.gradient_flow(problem.meta.transport_only, DT, noise=1.0)}
+    schemes["dw bd h=0.15"] = mfbd.birth_death(problem, DT, 1.0, noise=1.0)
+    schemes["dw reweighting h=0.15"] = mfbd.reweighting(problem, DT, 1.0, noise=1.0)
     keys = jax.random.split(jax.random.key(0), 16)
     rows = []
     for n in sizes:
-        schemes = {"dw langevin": mfbd.gradient_flow(problem.meta.transport_only, DT, noise=1.0)}
-        schemes["dw bd h=0.15"] = mfbd.birth_death(problem, DT, 1.0, noise=1.0)
-        schemes["dw reweighting h=0.15"] = mfbd.reweighting(problem, DT, 1.0, noise=1.0)
         calls = {}
         for name, scheme in schemes.items():
             states = jax.jit(jax.vmap(lambda k, s=scheme, n=n: s.init(target.init_particles(k, n))))(keys)

@@ -128,9 +128,10 @@ def run_arm(part, n, b, arm, horizon, seeds, rng):
         """Whether at one record of the chunk every seed's mass is within ``TOL`` of m* (then stop)."""
         close = np.all(np.abs(chunk["mass_left"] - exact) <= TOL, axis=0)
         print(f"  {arm} n={n} b={b}: t = {chunk['time'][0, -1]:.0f}, every seed settled: {close.any()}", flush=True)
-        return part != "loo" and bool(close.any())
+        return bool(close.any())
 
-    trace, sec, _ = ensemble(_scheme(arm, target), target, n, seeds, steps, 1, observe, chunk=CHUNK, stop=settled)
+    stop = None if part == "loo" else settled  # "loo" reads its climbers to the horizon
+    trace, sec, _ = ensemble(_scheme(arm, target), target, n, seeds, steps, 1, observe, chunk=CHUNK, stop=stop)
     times, mass = trace["time"][0], trace["mass_left"]
     thin = max(1, steps // MAX_RECORDS)  # from the cap, so a stopped run reads the records the full one would
     tau, boot = equilibration_times(times[thin - 1 :: thin], mass[:, thin - 1 :: thin], exact, rng=rng)
