@@ -8,7 +8,7 @@ import pytest
 
 from mfbd._random import _threefry2x32, fold_in_key, random_words, split_key, uniform_below, unit_interval
 from mfbd.schemes.base import lineage_counts, lineage_counts_uniform
-from mfbd.schemes.birth_death import nth_smallest, rebalance_sources
+from mfbd.schemes.birth_death import rebalance_sources, selection_cut
 
 
 def test_block_function_is_jax_threefry():
@@ -136,9 +136,18 @@ def test_rebalance_without_sorting_equals_the_sorting_reference(spread):
         np.testing.assert_array_equal(np.asarray(filled), (np.arange(n) >= m) & (m > 0))
 
 
-def test_nth_smallest_is_the_sorted_entry():
+@pytest.mark.parametrize("interpolate", [8, 0])  # 0: halving only, the search's bound
+def test_selection_cut_selects_the_sorted_n_smallest(interpolate):
+    """Against np.sort: uniform 31-bit priorities, priorities packed at the top, and ties (values < 6),
+    with every valid count m (m ≤ n selects all), vmapped over rows as the runner's seeds are."""
     rng = np.random.default_rng(8)
-    for high in (2**31 - 1, 5):
-        values = rng.integers(0, high, (4, 33), endpoint=True).astype(np.int32)
-        for n in (1, 2, 17, 33):
-            np.testing.assert_array_equal(nth_smallest(jnp.asarray(values), n), np.sort(values, axis=1)[:, n - 1])
+    top = np.iinfo(np.int32).max
+    cut = jax.jit(jax.vmap(lambda p, m, n: selection_cut(p, n, m, interpolate), (0, 0, None)), static_argnums=2)
+    for n in (1, 2, 17, 200):
+        for low, high in ((0, top - 1), (top - 9, top - 1), (0, 5)):
+            priority = rng.integers(low, high, (64, 2 * n), endpoint=True).astype(np.int32)
+            valid = rng.random((64, 2 * n)) < rng.random((64, 1))
+            priority = np.where(valid, priority, top).astype(np.int32)
+            got = np.asarray(cut(jnp.asarray(priority), jnp.asarray(valid.sum(1), jnp.int32), n))
+            want = np.sort(priority, axis=1)[:, n - 1]
+            np.testing.assert_array_equal(valid & (priority <= got[:, None]), valid & (priority <= want[:, None]))
