@@ -91,9 +91,10 @@ def heun_scheme(problem: Problem, dt, init, rate: RateSchedule | None = None, *,
         new = heun_stages(problem, key, state, dt, a_dt, transport).new
         energy = new.energy
         valid = rate.valid(state.step) if rate is not None else None
-        if valid is not None:  # a schedule's negative or non-finite α poisons the state (module schedules)
+        if valid is not None:  # a negative or non-finite traced α poisons the state (as in splitting.build_scheme)
             energy = jnp.where(valid, energy, jnp.nan)
-            new = new._replace(log_weights=jnp.where(valid, new.log_weights, jnp.nan), energy=energy)
+            log_weights = jnp.where(valid, new.log_weights, jnp.nan) if rate.schedule is not None else new.log_weights
+            new = new._replace(log_weights=log_weights, energy=energy)
         new = new._replace(step=state.step + 1)
         w = jax.nn.softmax(new.log_weights)
         ess = effective_sample_size(w)

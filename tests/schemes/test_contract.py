@@ -97,3 +97,22 @@ def test_scheme_built_inside_jit_and_vmap_with_traced_alpha():
         direct = final(alpha, 0.01)
         for got, want in zip(swept, direct, strict=True):
             np.testing.assert_allclose(got[k], want, rtol=1e-10)
+
+
+@pytest.mark.parametrize("build", [lambda p, a: mfbd.birth_death(p, 0.01, a), lambda p, a: mfbd.reweighting(p, 0.01, a),
+                                   lambda p, a: mfbd.reweighting(p, 0.01, a, order=2)])  # fmt: skip
+def test_a_traced_negative_or_nan_alpha_poisons_every_energy_and_a_valid_one_nothing(build):
+    """A traced α is bad at every step or at none: E (the Info rows and the state's) is NaN at every step for
+    α < 0 or NaN, and finite for α ≥ 0, with the same values as a concrete α."""
+    problem = gaussian_mixture_1d()
+    particles = _start(problem, jax.random.key(0), jnp.float64)
+
+    def run(alpha):
+        scheme = build(problem, alpha)
+        state, trace = mfbd.simulate(jax.random.key(1), scheme, scheme.init(particles), 4)
+        return state.energy, trace["energy"]
+
+    final, energies = jax.jit(jax.vmap(run))(jnp.asarray([2.0, -1.0, jnp.nan]))
+    assert np.all(np.isfinite(energies[0])) and np.isfinite(final[0])
+    assert np.all(np.isnan(energies[1:])) and np.all(np.isnan(final[1:]))
+    np.testing.assert_allclose(energies[0], run(2.0)[1], rtol=1e-10)
