@@ -5,6 +5,8 @@ too) are the small TOML configs of the config and CLI tests; the fixtures
 ``small_config`` and ``smoke`` give them and the bundled configs as smoke runs.
 """
 
+import subprocess
+
 import jax
 import pytest
 
@@ -74,3 +76,11 @@ def assert_same_checkpoint(a, b):
                 assert costs[0] == costs[1]
             else:
                 np.testing.assert_array_equal(za[key], zb[key], err_msg=key)
+
+
+def spawn(argv, log, **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen(argv)`` with its stderr in the file ``log`` (stdout discarded); read it once the process
+    has ended. A pipe read only at the end blocks the child once it holds 64 KB, and XLA alone logs ~2.5 KB for
+    each cached program it loads that was compiled for other CPU features (seen with a warm compilation cache)."""
+    with open(log, "w") as f:
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=f, text=True, **kwargs)

@@ -20,7 +20,7 @@ import chex
 import jax
 import numpy as np
 import pytest
-from conftest import SMALL, assert_same_checkpoint, without_wall
+from conftest import SMALL, assert_same_checkpoint, spawn, without_wall
 
 import mfbd
 from mfbd.cli import ProgressBar, main, resume_run, run_config
@@ -208,7 +208,7 @@ def test_sigint_to_the_command_then_resume_is_bit_identical(exp1_run, tmp_path):
     # ignoring it, as it should: start it with the default disposition, as a shell does.
     previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        process = subprocess.Popen([*argv, "--out", str(out), "--quiet"], stderr=subprocess.PIPE, text=True)
+        process = spawn([*argv, "--out", str(out), "--quiet"], tmp_path / "stderr.txt")
     finally:
         signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 300
@@ -216,7 +216,8 @@ def test_sigint_to_the_command_then_resume_is_bit_identical(exp1_run, tmp_path):
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=300)
+    process.wait(timeout=300)
+    err = (tmp_path / "stderr.txt").read_text()
     assert process.returncode == 130, err
     assert f"Continue with: mfbd run --resume {out}" in err
     assert resume_run(out, quiet=True, plot=False) == 0
@@ -390,7 +391,7 @@ def test_sigterm_mid_run_exits_143_with_line_progress_then_resume_is_bit_identic
     ]
     previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as a shell starts a job
     try:
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = spawn(argv, tmp_path / "stderr.txt")
     finally:
         signal.signal(signal.SIGTERM, previous)
     deadline = time.monotonic() + 300
@@ -398,7 +399,8 @@ def test_sigterm_mid_run_exits_143_with_line_progress_then_resume_is_bit_identic
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=300)
+    process.wait(timeout=300)
+    err = (tmp_path / "stderr.txt").read_text()
     assert process.returncode == 143, err
     assert "\r" not in err and "mfbd: gd 10/40 steps  - steps/s  ETA ?  [arm 1/3, overall 8%, ETA ?]\n" in err
     assert f"mfbd: terminated (SIGTERM); checkpoint written. Continue with: mfbd run --resume {out}" in err

@@ -3,12 +3,11 @@ exit 130, ``--resume`` ends equal to an uninterrupted sweep), and while the firs
 
 import os
 import signal
-import subprocess
 import sys
 import time
 
 import pytest
-from conftest import SMALL_GD, assert_same_checkpoint, without_wall
+from conftest import SMALL_GD, assert_same_checkpoint, spawn, without_wall
 
 from mfbd import runner
 from mfbd.cli import resume_run
@@ -28,7 +27,7 @@ def test_sigint_inside_a_sweep_checkpoints_and_resume_equals_the_uninterrupted_s
     previous = signal.signal(signal.SIGINT, signal.SIG_DFL)  # as a shell starts it (xdist workers may ignore it)
     try:
         argv = [sys.executable, "-m", "mfbd", "run", str(path), "--out", str(out), "--quiet"]
-        process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+        process = spawn(argv, tmp_path / "stderr.txt")
     finally:
         signal.signal(signal.SIGINT, previous)
     metrics = out / "group-000" / "metrics.csv"
@@ -37,7 +36,8 @@ def test_sigint_inside_a_sweep_checkpoints_and_resume_equals_the_uninterrupted_s
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGINT)
-    _, err = process.communicate(timeout=300)
+    process.wait(timeout=300)
+    err = (tmp_path / "stderr.txt").read_text()
     assert process.returncode == 130, err
     assert f"mfbd run --resume {out}" in err
     assert (out / "group-000" / "checkpoint.npz").exists()
@@ -62,7 +62,7 @@ def test_sigint_while_the_first_chunk_compiles_exits_130_and_resume_finishes(tmp
     previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         argv = [sys.executable, "-m", "mfbd", "run", str(path), "--out", str(out), "--quiet"]
-        process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
+        process = spawn(argv, tmp_path / "stderr.txt", env=env)
     finally:
         signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 300
@@ -71,7 +71,8 @@ def test_sigint_while_the_first_chunk_compiles_exits_130_and_resume_finishes(tmp
         time.sleep(0.01)
     os.kill(process.pid, signal.SIGINT)
     rows = (out / "metrics.csv").read_text().splitlines()[1:] if (out / "metrics.csv").exists() else []
-    _, err = process.communicate(timeout=300)
+    process.wait(timeout=300)
+    err = (tmp_path / "stderr.txt").read_text()
     assert all(row.split(",")[2] == "0" for row in rows)  # sent before the first chunk's rows: during its compile
     assert process.returncode == 130, err
     assert f"mfbd run --resume {out}" in err
