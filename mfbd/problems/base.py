@@ -214,8 +214,13 @@ def from_kernel(
 
     check_size("block_size", block_size)
 
-    pair = jax.vmap(jax.value_and_grad(K), in_axes=(None, 0))  # K(θ, θ_j) and ∇_θ K(θ, θ_j) for every j
-    unit = jax.value_and_grad(F)
+    def unit_potential(theta, others, weights):
+        # V(θ) = -F(θ) + Σ_j w_j K(θ, θ_j); F(θ) rides along for the energy.
+        f = F(theta)
+        k = jax.vmap(K, in_axes=(None, 0))(theta, others)
+        return -f + jnp.dot(weights, k.astype(f.dtype)), f
+
+    value_and_grad = jax.value_and_grad(unit_potential, has_aux=True)
 
     @jax.jit
     def evaluate(particles, weights, key=None):
@@ -223,13 +228,7 @@ def from_kernel(
         others = jax.lax.stop_gradient(particles)
 
         def row(theta):
-            # V(θ) = -F(θ) + Σ_j w_j K(θ, θ_j) and ∇V = -∇F + Σ_j w_j ∇_θ K(θ, θ_j): each pair is differentiated
-            # alone and the weights enter as a product (as a cotangent they become a broadcast [rows, n] operand
-            # that jaxlib 0.12's CPU reductions materialise every step). F(θ) rides along for the energy.
-            f, df = unit(theta)
-            k, dk = pair(theta, others)
-            v = -f + jnp.dot(weights, k.astype(f.dtype))
-            g = jax.tree_util.tree_map(lambda a, b: -a + jnp.tensordot(weights, b, axes=1).astype(a.dtype), df, dk)
+            (v, f), g = value_and_grad(theta, others, weights)
             return v, f, g
 
         v, f, g = map_rows(row, particles, block_size)
