@@ -90,11 +90,8 @@ def heun_scheme(problem: Problem, dt, init, rate: RateSchedule | None = None, *,
             a_dt = a_dt if isinstance(a_dt, float) else jnp.asarray(a_dt).astype(state.potential.dtype)
         new = heun_stages(problem, key, state, dt, a_dt, transport).new
         energy = new.energy
-        valid = rate.valid(state.step) if rate is not None else None
-        if valid is not None:  # a negative or non-finite traced α poisons the state (as in splitting.build_scheme)
-            energy = jnp.where(valid, energy, jnp.nan)
-            log_weights = jnp.where(valid, new.log_weights, jnp.nan) if rate.schedule is not None else new.log_weights
-            new = new._replace(log_weights=log_weights, energy=energy)
+        if rate is not None:  # a negative or non-finite traced α poisons the state (module schedules)
+            energy, new = rate.poison(state.step, energy, new)
         new = new._replace(step=state.step + 1)
         w = jax.nn.softmax(new.log_weights)
         ess = effective_sample_size(w)

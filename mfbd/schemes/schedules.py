@@ -15,7 +15,8 @@ A schedule that returns a negative or non-finite α at some step cannot be
 checked when the scheme is built; :func:`check_schedule` checks it on the host
 over a known number of steps, and inside a run such a step makes the state's
 log-weights and energy NaN, so the run's divergence check stops it at the chunk
-where it happens.
+where it happens. A traced α (a sweep's value) makes the energy NaN at every step
+(:meth:`RateSchedule.poison`).
 """
 
 from __future__ import annotations
@@ -67,6 +68,18 @@ class RateSchedule:
             return None
         value = jnp.asarray(self.schedule(step) if self.schedule is not None else self.alpha)
         return jnp.isfinite(value) & (value >= 0)
+
+    def poison(self, step: jax.Array, energy: jax.Array, state):
+        """``(energy, state)`` made NaN where α at ``step`` is negative or non-finite: E (the Info's and the
+        state's) always, the log-weights too for a schedule, whose α can be bad at one step only and must carry
+        the poison on. A traced number is bad at every step or none, so E suffices, and equal log-weights stay
+        loop-invariant (XLA hoists their softmax out of the step loop)."""
+        valid = self.valid(step)
+        if valid is None:
+            return energy, state
+        names = ("log_weights", "energy") if self.schedule is not None else ("energy",)
+        state = state._replace(**{name: jnp.where(valid, getattr(state, name), jnp.nan) for name in names})
+        return jnp.where(valid, energy, jnp.nan), state
 
 
 def rate_schedule(alpha, quench_after: int | None = None) -> RateSchedule:

@@ -309,13 +309,8 @@ def build_scheme(
         if gradient == "fresh":
             new = evaluate(fold_in_key(k_data, 1), new)
         energy = moved.energy
-        valid = rate.valid(state.step) if reaction is not None else None
-        if valid is not None:  # a negative or non-finite traced α poisons the state (module schedules)
-            energy = jnp.where(valid, energy, jnp.nan)
-            # A schedule's α can be bad at one step only: the log-weights carry the poison on. A traced number is
-            # bad at every step or none, so E suffices, and equal weights stay loop-invariant (XLA hoists them).
-            names = ("log_weights", "energy") if rate.schedule is not None else ("energy",)
-            new = new._replace(**{name: jnp.where(valid, getattr(new, name), jnp.nan) for name in names})
+        if reaction is not None:  # a negative or non-finite traced α poisons the state (module schedules)
+            energy, new = rate.poison(state.step, energy, new)
         new = new._replace(step=state.step + 1)
         ess = effective_sample_size(jax.nn.softmax(new.log_weights))
         lineages, effective = census(new)
